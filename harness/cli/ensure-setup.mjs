@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Bootstrap that runs before any dependency exists, so it uses Node built-ins only.
+// `npm run bench` and `npm test` call it first: it installs npm packages when
+// node_modules is missing or older than package-lock.json, and Debian's chromium
+// when no browser is found. Idempotent and quiet when nothing is missing.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const stampPath = join(root, 'node_modules', '.dg4d-lock-sha256');
+
+function log(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  log(`$ ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.error) throw new Error(`${cmd} failed to start: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with status ${r.status}`);
+}
+
+function lockHash() {
+  return createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+}
+
+export function ensureNodeModules() {
+  const want = lockHash();
+  const have = existsSync(stampPath) ? readFileSync(stampPath, 'utf8').trim() : '';
+  if (have === want && existsSync(join(root, 'node_modules', 'puppeteer-core'))) return false;
+  log(existsSync(join(root, 'node_modules')) ? 'node_modules is stale; reinstalling' : 'installing npm packages');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stampPath, want + '\n');
+  return true;
+}
+
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function findChrome() {
+  const env = process.env.CHROME_PATH;
+  if (env) {
+    if (!isExecutable(env)) throw new Error(`CHROME_PATH=${env} is not an executable file`);
+    return env;
+  }
+  return isExecutable('/usr/bin/chromium') ? '/usr/bin/chromium' : null;
+}
+
+export function ensureChrome() {
+  if (findChrome()) return false;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!isRoot) {
+    throw new Error(
+      'No browser found: set CHROME_PATH to a Chromium/Chrome binary, or install Debian\'s ' +
+        'chromium (as root: apt-get update && apt-get install -y chromium).',
+    );
+  }
+  log('no browser found; installing Debian chromium with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env });
+  if (!findChrome()) throw new Error('apt-get installed chromium but /usr/bin/chromium is still missing');
+  return true;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major < 20 || (major === 20 && minor < 8)) throw new Error(`Node ${process.versions.node} is too old; need >= 20.8`);
+    ensureNodeModules();
+    ensureChrome();
+  } catch (err) {
+    log(`error: ${err.message}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,53 @@
+// What every page job receives: the device, a pipeline cache and the message stream.
+// DOM-free, so another WebGPU host (Dawn in Node) can build one too.
+import { createGpu, type Gpu } from '../gpu/device.ts';
+import { PipelineCache } from '../gpu/pipelines.ts';
+import type { PageMessage } from '../protocol/messages.ts';
+
+export interface JobContext {
+  gpu: Gpu;
+  cache: PipelineCache;
+  emit(msg: PageMessage): void;
+}
+
+export type Job = (ctx: JobContext, args: Record<string, unknown>) => Promise<unknown>;
+
+/** Holds one device; a lost device is forgotten so the next job gets a new one. */
+export class GpuHost {
+  private current: Promise<JobContext> | null = null;
+  /** Rejects the job in flight when the device is lost mid-job. */
+  private lostReject: ((e: Error) => void) | null = null;
+
+  constructor(
+    private readonly gpuApi: GPU,
+    private readonly emit: (msg: PageMessage) => void,
+  ) {}
+
+  context(): Promise<JobContext> {
+    this.current ??= createGpu(this.gpuApi, {
+      onLost: (info) => {
+        this.current = null;
+        const message = info.message || 'no message';
+        this.emit({ type: 'device-lost', reason: String(info.reason), message });
+        this.lostReject?.(new Error(`GPU device lost (${info.reason}): ${message}`));
+      },
+      onUncapturedError: (error) => {
+        const kind = error.constructor.name === 'GPUOutOfMemoryError' ? 'out-of-memory' : error.constructor.name === 'GPUInternalError' ? 'internal' : 'validation';
+        this.emit({ type: 'gpu-error', kind, message: error.message });
+      },
+    }).then((gpu) => ({ gpu, cache: new PipelineCache(gpu.device), emit: this.emit }));
+    this.current.catch(() => (this.current = null));
+    return this.current;
+  }
+
+  /** Runs a job; a device loss while it runs rejects it instead of leaving it pending. */
+  async run(job: Job, args: Record<string, unknown>): Promise<unknown> {
+    const ctx = await this.context();
+    const lost = new Promise<never>((_, reject) => (this.lostReject = reject));
+    try {
+      return await Promise.race([job(ctx, args), lost]);
+    } finally {
+      this.lostReject = null;
+    }
+  }
+}

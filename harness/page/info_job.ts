@@ -1,0 +1,3 @@
+import type { Job } from './context.ts';
+
+export const infoJob: Job = async (ctx) => ({ ...ctx.gpu.report, userAgent: globalThis.navigator?.userAgent ?? null });

@@ -1,0 +1,18 @@
+// The registry of work the host can ask the page to do, by name.
+import type { Job } from './context.ts';
+import { infoJob } from './info_job.ts';
+import { scanJob, scanBenchJob } from './scan_job.ts';
+import { timerCheckJob } from './timer_job.ts';
+
+export const JOBS: Record<string, Job> = {
+  info: infoJob,
+  scan: scanJob,
+  scanBench: scanBenchJob,
+  timerCheck: timerCheckJob,
+  /** Destroys the device: lets tests check that device loss becomes an error. */
+  destroyDevice: async (ctx) => {
+    ctx.gpu.device.destroy();
+    await ctx.gpu.device.lost;
+    return null;
+  },
+};
