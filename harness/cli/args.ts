@@ -1,0 +1,60 @@
+// Option parsing shared by every command (DESIGN.md, "Command line").
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ADAPTER_CHOICES, type AdapterChoice } from '../browser/chrome.ts';
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const PRESETS = ['tiny', 'small', 'paper'] as const;
+export type Preset = (typeof PRESETS)[number];
+export const DEFAULT_SEED = 20231229;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Options of every command that runs GPU work. */
+export const GPU_OPTIONS = {
+  preset: { type: 'string' },
+  adapter: { type: 'string', default: 'auto' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies Options;
+
+export const GPU_OPTIONS_HELP = `  --preset tiny|small|paper  workload size (default: small on a software adapter, paper on a GPU)
+  --adapter auto|swiftshader|vulkan
+                             which WebGPU adapter Chromium uses (default auto: Vulkan when a
+                             GPU device node exists, else SwiftShader)
+  --seed N                   random seed (default ${DEFAULT_SEED})
+  --out DIR                  run directory (default reports/<run-id>/; must be new or empty)
+  --json                     print a machine-readable summary on stdout
+  --quiet                    no progress or page console output
+  -h, --help                 this help`;
+
+export function parse<O extends Options>(command: string, argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError(`dg4d ${command}: ${(err as Error).message}`);
+  }
+}
+
+export function adapterOption(value: string | undefined): AdapterChoice {
+  const v = value ?? 'auto';
+  if (!(ADAPTER_CHOICES as readonly string[]).includes(v)) throw new UsageError(`--adapter must be one of ${ADAPTER_CHOICES.join(', ')}, got '${v}'`);
+  return v as AdapterChoice;
+}
+
+export function presetOption(value: string | undefined): Preset | undefined {
+  if (value === undefined) return undefined;
+  if (!(PRESETS as readonly string[]).includes(value)) throw new UsageError(`--preset must be one of ${PRESETS.join(', ')}, got '${value}'`);
+  return value as Preset;
+}
+
+export function seedOption(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SEED;
+  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`--seed must be an integer in [0, 4294967295], got '${value}'`);
+  return Number(value);
+}

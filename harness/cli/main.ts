@@ -1,0 +1,54 @@
+// `dg4d <command>`: dispatch, usage, and the exit-code contract
+// (0 success, 1 failed run or regression, 2 bad usage or input).
+import { benchCommand, BENCH_HELP } from './commands/bench.ts';
+import { buildCommand, BUILD_HELP } from './commands/build.ts';
+import { infoCommand, INFO_HELP } from './commands/info.ts';
+import { UsageError } from './args.ts';
+import { OutputDirError } from '../report/run_dir.ts';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
+  info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
+  bench: { run: benchCommand, help: BENCH_HELP, summary: 'the main job: run the benchmark suite and write reports/<run-id>/' },
+  build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
+};
+
+export const USAGE = `dg4d: DreamGaussian4D on WebGPU in headless Chromium (benchmark and evaluation harness)
+
+usage: dg4d <command> [options]
+
+commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
+
+Run \`dg4d <command> --help\` for a command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    process.stdout.write((topic && COMMANDS[topic] ? COMMANDS[topic].help : USAGE) + '\n');
+    return command ? 0 : 2;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    process.stderr.write(`dg4d: unknown command '${command}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(entry.help + '\n');
+    return 0;
+  }
+  try {
+    return await entry.run(rest);
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError || e instanceof OutputDirError) {
+      process.stderr.write(`${e.message}\n(see dg4d ${command} --help)\n`);
+      return 2;
+    }
+    process.stderr.write(`dg4d ${command} failed: ${e.message}\n`);
+    if (process.env.DG4D_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
