@@ -1,13 +1,13 @@
 // Which Chromium to start and with which flags (DESIGN.md, "Browser and GPU").
 import { existsSync, readdirSync } from 'node:fs';
-// @ts-expect-error: plain-JS bootstrap module shared with `npm run` scripts.
+// The same lookup as the dependency-free bootstrap that `npm test` runs first.
 import { findChrome as findChromeBootstrap } from '../cli/ensure-setup.mjs';
 
 export type AdapterChoice = 'auto' | 'swiftshader' | 'vulkan';
 export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'swiftshader', 'vulkan'];
 
 export function findChrome(): string {
-  const path = (findChromeBootstrap as () => string | null)();
+  const path = findChromeBootstrap();
   if (!path) {
     throw new Error('No browser found: set CHROME_PATH, or run `npm test` / `npm run bench` as root to install Debian chromium.');
   }

@@ -46,18 +46,21 @@ function isExecutable(path) {
   }
 }
 
-export function findChrome() {
+export const DEFAULT_CHROME = '/usr/bin/chromium';
+
+/** CHROME_PATH when set (it must then be executable), else Debian's chromium, else null. */
+export function findChrome(candidates = [DEFAULT_CHROME]) {
   const env = process.env.CHROME_PATH;
   if (env) {
     if (!isExecutable(env)) throw new Error(`CHROME_PATH=${env} is not an executable file`);
     return env;
   }
-  return isExecutable('/usr/bin/chromium') ? '/usr/bin/chromium' : null;
+  return candidates.find(isExecutable) ?? null;
 }
 
-export function ensureChrome() {
-  if (findChrome()) return false;
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** Installs Debian's chromium when no browser is found; returns whether it installed. */
+export function ensureChrome({ candidates = [DEFAULT_CHROME], isRoot = typeof process.getuid === 'function' && process.getuid() === 0 } = {}) {
+  if (findChrome(candidates)) return false;
   if (!isRoot) {
     throw new Error(
       'No browser found: set CHROME_PATH to a Chromium/Chrome binary, or install Debian\'s ' +

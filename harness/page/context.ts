@@ -40,14 +40,34 @@ export class GpuHost {
     return this.current;
   }
 
-  /** Runs a job; a device loss while it runs rejects it instead of leaving it pending. */
+  /**
+   * Runs a job. A device loss while it runs rejects it instead of leaving it
+   * pending, and any GPU error it caused (validation, out-of-memory, internal)
+   * fails it: WebGPU would otherwise only log them and go on with wrong results.
+   */
   async run(job: Job, args: Record<string, unknown>): Promise<unknown> {
     const ctx = await this.context();
+    const { device } = ctx.gpu;
     const lost = new Promise<never>((_, reject) => (this.lostReject = reject));
+    const scopes: GPUErrorFilter[] = ['internal', 'out-of-memory', 'validation'];
+    for (const filter of scopes) device.pushErrorScope(filter);
+    let value: unknown;
+    let failure: unknown = null;
     try {
-      return await Promise.race([job(ctx, args), lost]);
+      value = await Promise.race([job(ctx, args), lost]);
+    } catch (err) {
+      failure = err;
     } finally {
       this.lostReject = null;
     }
+    // Pop innermost first; a lost device resolves or rejects these harmlessly.
+    const errors: string[] = [];
+    for (const filter of [...scopes].reverse()) {
+      const error = await device.popErrorScope().catch(() => null);
+      if (error) errors.push(`${filter}: ${error.message}`);
+    }
+    if (failure) throw failure;
+    if (errors.length) throw new Error(`GPU error during the job:\n${errors.join('\n')}`);
+    return value;
   }
 }

@@ -1,0 +1,117 @@
+// The dg4d command as users run it: real processes, real Chromium, real files.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureChrome, findChrome } from '../harness/cli/ensure-setup.mjs';
+
+const run = promisify(execFile);
+const DG4D = join(import.meta.dirname, '..', 'harness', 'cli', 'dg4d.mjs');
+
+async function dg4d(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const r = await run(process.execPath, [DG4D, ...args], { env: { ...process.env, ...env }, timeout: 170_000, maxBuffer: 64 << 20 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'dg4d-cli-test-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
+test('info --json reports the SwiftShader adapter with timestamp-query', async (t) => {
+  const r = await dg4d(['info', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  t.regex(info.browser.version, /Chrome\/\d+/);
+  t.is(info.browser.adapterFlags, 'swiftshader');
+  t.is(info.adapter.architecture, 'swiftshader');
+  t.true(info.adapter.isFallbackAdapter);
+  t.true(info.adapter.features.includes('timestamp-query'));
+  t.true(info.adapter.enabledFeatures.includes('timestamp-query'));
+  t.true(info.adapter.limits.maxStorageBufferBindingSize >= 128 * 2 ** 20);
+});
+
+test('every command answers --help with exit 0', async (t) => {
+  for (const cmd of ['info', 'bench', 'build']) {
+    const r = await dg4d([cmd, '--help']);
+    t.is(r.code, 0, cmd);
+    t.regex(r.stdout, new RegExp(`usage: dg4d ${cmd}`), cmd);
+  }
+  const top = await dg4d(['--help']);
+  t.is(top.code, 0);
+  t.regex(top.stdout, /commands:/);
+});
+
+test('bad usage exits 2 with a message naming the problem', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [[], /usage: dg4d <command>/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['bench', '--preset', 'huge'], /--preset must be one of tiny, small, paper/],
+    [['bench', '--adapter', 'metal'], /--adapter must be one of/],
+    [['bench', '--seed', '-3'], /--seed/],
+    [['info', '--bogus'], /bogus/],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await dg4d(args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr + r.stdout, msg, args.join(' '));
+  }
+});
+
+test('bench --preset tiny writes run.json, bench.csv and kernels.csv', async (t) => {
+  const out = join(tmp, 'bench-run');
+  const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--json', '--quiet']);
+  t.is(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  t.is(summary.runDir, out);
+  const record = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+  t.is(record.status, 'complete');
+  t.is(record.preset, 'tiny');
+  t.is(record.environment.adapter.architecture, 'swiftshader');
+  t.regex(record.environment.browser.version, /Chrome/);
+  t.true(record.environment.browser.launchArgs.includes('--enable-unsafe-webgpu'));
+  t.is(record.results.scan.length, 4); // 2 sizes x 2 variants (SwiftShader has subgroups)
+  for (const row of record.results.scan) {
+    t.true(row.medianMs > 0 && row.p90Ms >= row.medianMs, JSON.stringify(row));
+    t.true(row.gpuMedianMs > 0, JSON.stringify(row));
+    t.is(row.timing, 'timestamp');
+  }
+  const csv = readFileSync(join(out, 'bench.csv'), 'utf8').trim().split('\n');
+  t.is(csv[0], 'benchmark,variant,n,samples,median_ms,p90_ms,keys_per_s,gpu_median_ms,gpu_p90_ms,gpu_keys_per_s,gpu_timing');
+  t.is(csv.length, 5);
+  t.true(csv.some((l) => l.startsWith('scan,workgroup,1048576,')), 'sizes are written exactly');
+  const kernels = readFileSync(join(out, 'kernels.csv'), 'utf8').trim().split('\n');
+  t.is(kernels[0], 'kernel,variant,n,samples,median_ms,p90_ms,timing');
+  t.is(kernels.length, 5);
+});
+
+test('bench refuses a non-empty --out and leaves it untouched', async (t) => {
+  const out = join(tmp, 'occupied');
+  rmSync(out, { recursive: true, force: true });
+  await import('node:fs/promises').then((fs) => fs.mkdir(out));
+  writeFileSync(join(out, 'run.json'), '{"keep":true}\n');
+  const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--quiet']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /not empty/);
+  t.is(readFileSync(join(out, 'run.json'), 'utf8'), '{"keep":true}\n');
+});
+
+test('setup: a bad CHROME_PATH and a missing browser without root give clear errors', (t) => {
+  const saved = process.env.CHROME_PATH;
+  try {
+    process.env.CHROME_PATH = join(tmp, 'no-such-chrome');
+    t.throws(() => findChrome(), { message: /CHROME_PATH=.*no-such-chrome is not an executable file/ });
+    delete process.env.CHROME_PATH;
+    t.throws(() => ensureChrome({ candidates: [join(tmp, 'missing')], isRoot: false }), { message: /No browser found: set CHROME_PATH.*apt-get install -y chromium/ });
+    t.false(ensureChrome(), 'the installed browser is found, nothing to install');
+    t.true(existsSync(findChrome()!));
+  } finally {
+    if (saved === undefined) delete process.env.CHROME_PATH;
+    else process.env.CHROME_PATH = saved;
+  }
+});
