@@ -242,11 +242,11 @@ test('after close() every call is refused with BrowserError "session is closed"'
 // every call after a crash or after close() leaves the page call's own rejection
 // (TargetCloseError / "Attempted to use detached Frame") unhandled, which is fatal
 // in a plain Node process such as the CLI.
-test.failing('calls after a page crash leave no unhandled rejection behind', async (t) => {
+test('calls after a page crash leave no unhandled rejection behind', async (t) => {
   t.deepEqual((await childReport(t)).crash.unhandled, []);
 });
 
-test.failing('calls after close() leave no unhandled rejection behind', async (t) => {
+test('calls after close() leave no unhandled rejection behind', async (t) => {
   t.deepEqual((await childReport(t)).closed.unhandled, []);
 });
 

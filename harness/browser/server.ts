@@ -132,7 +132,7 @@ export class StaticServer {
 
   private async serveData(tail: string, res: ServerResponse) {
     const [rootName, ...rest] = safeSegments(tail);
-    const root = this.dataRoots[rootName!];
+    const root = Object.hasOwn(this.dataRoots, rootName!) ? this.dataRoots[rootName!] : undefined;
     if (!root || rest.length === 0) return this.send(res, 404, 'text/plain', 'not found\n');
     const file = join(root, ...rest);
     await checkNoEscape(root, file);

@@ -161,8 +161,8 @@ export class BrowserSession {
       if (msg.type === 'device-lost') this.fail(new DeviceLostError(`GPU device lost (${msg.reason}): ${msg.message}`), false);
       options.onMessage?.(msg);
     });
-    await this.guard(page.goto(url, { waitUntil: 'load' }), 60_000, 'loading the page');
-    await this.guard(page.waitForFunction(() => typeof globalThis.dg4d === 'object', { timeout: 0 }), 60_000, 'starting the page core');
+    await this.guard(() => page.goto(url, { waitUntil: 'load' }), 60_000, 'loading the page');
+    await this.guard(() => page.waitForFunction(() => typeof globalThis.dg4d === 'object', { timeout: 0 }), 60_000, 'starting the page core');
   }
 
   /**
@@ -175,9 +175,11 @@ export class BrowserSession {
     this.pending.clear();
   }
 
-  private async guard<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  /** Starts `start()` only if the session is usable, and races it against failure and timeout. */
+  private async guard<T>(start: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
     if (this.closed) throw new BrowserError(`session is closed (${what})`);
     if (this.failure) throw this.failure;
+    const work = start();
     let reject!: (e: Error) => void;
     const failed = new Promise<never>((_, r) => (reject = r));
     this.pending.add(reject);
@@ -196,7 +198,7 @@ export class BrowserSession {
     const timeoutMs = opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const encoded = encodeValue(args);
     const result = await this.guard(
-      this.page.evaluate((name: string, a: unknown) => globalThis.dg4d.run(name, a), job, encoded) as Promise<JobResult>,
+      () => this.page.evaluate((name: string, a: unknown) => globalThis.dg4d.run(name, a), job, encoded) as Promise<JobResult>,
       timeoutMs,
       `page job '${job}'`,
     );
@@ -206,7 +208,7 @@ export class BrowserSession {
 
   /** Evaluates a function in the page with the same failure handling (tests, probes). */
   evaluate<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
-    return this.guard(this.page.evaluate(fn) as Promise<T>, opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, 'page evaluation');
+    return this.guard(() => this.page.evaluate(fn) as Promise<T>, opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, 'page evaluation');
   }
 
   adapterInfo(): Promise<AdapterReport> {

@@ -12,8 +12,10 @@ export interface TypeLayout {
   scalar: ScalarKind | null;
   /** Number of scalars in a vector/matrix/array leaf run; 1 for a scalar. */
   components: number;
-  /** For arrays: the byte stride between elements. */
+  /** For arrays and matrices: the byte stride between elements (columns). */
   stride?: number;
+  /** For arrays and matrices: the element (column vector) layout. */
+  element?: TypeLayout;
   /** For structs: their member layouts. */
   struct?: StructLayout;
 }
@@ -71,7 +73,7 @@ export class WgslLayouts {
   constructor(source: string) {
     const src = stripComments(source);
     for (const m of src.matchAll(/struct\s+(\w+)\s*\{([^}]*)\}/g)) this.structSources.set(m[1]!, m[2]!);
-    for (const m of src.matchAll(/\bconst\s+(\w+)\s*(?::\s*\w+\s*)?=\s*([-+0-9.eE]+)[uif]?\s*;/g)) {
+    for (const m of src.matchAll(/\bconst\s+(\w+)\s*(?::\s*\w+\s*)?=\s*(-?0[xX][0-9a-fA-F]+|[-+0-9.eE]+)[uif]?\s*;/g)) {
       this.consts.set(m[1]!, Number(m[2]));
     }
   }
@@ -141,14 +143,14 @@ export class WgslLayouts {
       const cols = Number(m[1]);
       const col = this.typeLayout(`vec${m[2]}<${SCALARS[m[3]!] ?? SHORT_SUFFIX[m[3]!]}>`);
       const stride = roundUp(col.align, col.size);
-      return { align: col.align, size: cols * stride, scalar: col.scalar, components: cols * col.components, stride };
+      return { align: col.align, size: cols * stride, scalar: col.scalar, components: cols * col.components, stride, element: col };
     }
     m = /^array<(.+),(\d+)u?>$/.exec(t);
     if (m) {
       const el = this.typeLayout(m[1]!);
       const n = Number(m[2]);
       const stride = roundUp(el.align, el.size);
-      return { align: el.align, size: n * stride, scalar: el.scalar, components: n * el.components, stride, struct: el.struct };
+      return { align: el.align, size: n * stride, scalar: el.scalar, components: n * el.components, stride, struct: el.struct, element: el };
     }
     if (/^array<.+>$/.test(t)) throw new Error(`runtime-sized array '${type}' has no fixed host layout`);
     if (this.structSources.has(t)) {
@@ -157,6 +159,19 @@ export class WgslLayouts {
     }
     throw new Error(`unknown WGSL type '${type}'`);
   }
+}
+
+/** Byte offsets of every scalar of a scalar/vector/matrix/array type, in WGSL index order. */
+export function scalarOffsets(t: TypeLayout): number[] {
+  if (t.element && t.stride) {
+    const inner = scalarOffsets(t.element);
+    const count = t.size / t.stride;
+    const out: number[] = [];
+    for (let e = 0; e < count; e++) for (const o of inner) out.push(e * t.stride + o);
+    return out;
+  }
+  const s = t.scalar ? scalarSize(t.scalar) : 0;
+  return Array.from({ length: t.components }, (_, i) => i * s);
 }
 
 export type StructValues = Record<string, number | boolean | readonly number[]>;
@@ -177,15 +192,16 @@ export function packStruct(layout: StructLayout, values: StructValues): ArrayBuf
     if (list.length !== f.layout.components) {
       throw new Error(`packStruct(${layout.name}): field '${f.name}' needs ${f.layout.components} values, got ${list.length}`);
     }
-    // Vectors are contiguous; matrices and arrays place each column/element at its stride.
-    const per = f.layout.stride ? f.layout.components / (f.layout.size / f.layout.stride) : f.layout.components;
-    const s = scalarSize(kind);
+    const offsets = scalarOffsets(f.layout);
     list.forEach((v, i) => {
-      const at = f.offset + (f.layout.stride ? Math.floor(i / per) * f.layout.stride + (i % per) * s : i * s);
+      const at = f.offset + offsets[i]!;
       if (kind === 'u32') {
         if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`packStruct(${layout.name}): '${f.name}' = ${v} is not a u32`);
         view.setUint32(at, v, true);
-      } else if (kind === 'i32') view.setInt32(at, v, true);
+      } else if (kind === 'i32') {
+        if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new Error(`packStruct(${layout.name}): '${f.name}' = ${v} is not an i32`);
+        view.setInt32(at, v, true);
+      }
       else if (kind === 'f32') view.setFloat32(at, v, true);
       else throw new Error(`packStruct(${layout.name}): f16 fields are not supported`);
     });

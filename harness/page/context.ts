@@ -17,6 +17,7 @@ export class GpuHost {
   private current: Promise<JobContext> | null = null;
   /** Rejects the job in flight when the device is lost mid-job. */
   private lostReject: ((e: Error) => void) | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly gpuApi: GPU,
@@ -45,7 +46,15 @@ export class GpuHost {
    * pending, and any GPU error it caused (validation, out-of-memory, internal)
    * fails it: WebGPU would otherwise only log them and go on with wrong results.
    */
-  async run(job: Job, args: Record<string, unknown>): Promise<unknown> {
+  run(job: Job, args: Record<string, unknown>): Promise<unknown> {
+    // One job at a time: error scopes live on the device, so overlapping jobs
+    // would be blamed for each other's errors.
+    const result = this.queue.then(() => this.runNow(job, args));
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  private async runNow(job: Job, args: Record<string, unknown>): Promise<unknown> {
     const ctx = await this.context();
     const { device } = ctx.gpu;
     const lost = new Promise<never>((_, reject) => (this.lostReject = reject));

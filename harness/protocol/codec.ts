@@ -4,11 +4,16 @@
 
 const TYPED = {
   Uint8Array,
+  Uint8ClampedArray,
   Uint16Array,
   Uint32Array,
+  Int8Array,
+  Int16Array,
   Int32Array,
   Float32Array,
   Float64Array,
+  BigInt64Array,
+  BigUint64Array,
 } as const;
 type TypedName = keyof typeof TYPED;
 export type TypedArray = InstanceType<(typeof TYPED)[TypedName]>;
@@ -51,6 +56,9 @@ export function encodeValue(v: unknown): unknown {
   if (name) {
     const t = v as TypedArray;
     return { __typed: name, b64: toBase64(new Uint8Array(t.buffer, t.byteOffset, t.byteLength)) } satisfies EncodedTyped;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
+    throw new Error(`codec: ${v.constructor.name} cannot cross the page boundary; use a typed array`);
   }
   if (Array.isArray(v)) return v.map(encodeValue);
   const out: Record<string, unknown> = {};
