@@ -1,6 +1,8 @@
 // The registry of work the host can ask the page to do, by name.
 import type { Job } from './context.ts';
+import { adamJob } from './adam_job.ts';
 import { infoJob } from './info_job.ts';
+import { lossBenchJob, lossJob } from './loss_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
 import { timerCheckJob } from './timer_job.ts';
 
@@ -9,6 +11,9 @@ export const JOBS: Record<string, Job> = {
   scan: scanJob,
   scanBench: scanBenchJob,
   timerCheck: timerCheckJob,
+  loss: lossJob,
+  lossBench: lossBenchJob,
+  adam: adamJob,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();
