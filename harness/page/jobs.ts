@@ -4,12 +4,15 @@ import { adamJob } from './adam_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
+import { sortJob, sortBenchJob } from './sort_job.ts';
 import { timerCheckJob } from './timer_job.ts';
 
 export const JOBS: Record<string, Job> = {
   info: infoJob,
   scan: scanJob,
   scanBench: scanBenchJob,
+  sort: sortJob,
+  sortBench: sortBenchJob,
   timerCheck: timerCheckJob,
   loss: lossJob,
   lossBench: lossBenchJob,
