@@ -1,6 +1,7 @@
 // The registry of work the host can ask the page to do, by name.
 import type { Job } from './context.ts';
 import { adamJob } from './adam_job.ts';
+import { densifyJob } from './densify_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
@@ -17,6 +18,7 @@ export const JOBS: Record<string, Job> = {
   loss: lossJob,
   lossBench: lossBenchJob,
   adam: adamJob,
+  densify: densifyJob,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();
