@@ -64,8 +64,6 @@ export function validateParams(p: GaussianParams, source = 'Gaussian parameters'
   }
 }
 
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-
 /** Parameters and gradients on the GPU. */
 export class GaussianModel {
   private constructor(
@@ -80,6 +78,8 @@ export class GaussianModel {
   static create(device: GPUDevice, p: GaussianParams, capacity = p.count): GaussianModel {
     validateParams(p);
     if (capacity < p.count) throw new Error(`capacity ${capacity} < count ${p.count}`);
+    // Read GPUBufferUsage only here, so Node code can import this module's values.
+    const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const params = {} as Record<ParamGroup, GPUBuffer>;
     const grads = {} as Record<ParamGroup, GPUBuffer>;
     for (const g of PARAM_GROUPS) {
