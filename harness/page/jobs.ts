@@ -4,6 +4,7 @@ import { adamJob } from './adam_job.ts';
 import { densifyJob } from './densify_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
+import { renderBenchJob, renderJob } from './render_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
 import { sortJob, sortBenchJob } from './sort_job.ts';
 import { timerCheckJob } from './timer_job.ts';
@@ -19,6 +20,8 @@ export const JOBS: Record<string, Job> = {
   lossBench: lossBenchJob,
   adam: adamJob,
   densify: densifyJob,
+  render: renderJob,
+  renderBench: renderBenchJob,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();

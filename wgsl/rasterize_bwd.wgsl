@@ -1,0 +1,218 @@
+// Backward of rasterize: per-splat gradients of the loss given d loss / d image
+// (and d loss / d depth), one workgroup per tile, the same 2x2 pixel blocks.
+//
+// Each pixel walks its contributing splats back to front, from the end
+// rasterize recorded, recovering the transmittance in front of each splat as
+// T_i = T_{i+1} / (1 - alpha_i) and keeping what lies behind it (colour,
+// alpha, depth per unit transmittance): behind_{i-1} = c_i alpha_i + (1 - alpha_i) behind_i,
+// starting from the background (colour) and 0 (alpha, depth). Then
+//   d alpha_i = T_i * sum_channels g * (c_i - behind_i),  d c_i = alpha_i T_i g,
+// and through alpha = min(ALPHA_MAX, opacity * exp(power)) (no gradient where
+// clamped) to opacity, conic and mean2d.
+//
+// WGSL has no float atomics, and many pixels feed each splat. So the splats of a
+// batch get an accumulator row in workgroup memory (batch_grad); a thread first
+// sums its four pixels, reduce_splat_grad() (rasterize_bwd_subgroups.wgsl or
+// rasterize_bwd_workgroup.wgsl) merges the threads into the row, and after the
+// batch each row is added once to the global gradient with a compare-exchange
+// loop. Global atomics thus number (intersections x GRAD_STRIDE), rarely
+// contended; the summation order, and so the last bits, may vary between runs.
+
+const BWD_BATCH_SIZE: u32 = 128u; // splats per batch (workgroup memory: 84 bytes each)
+
+@group(0) @binding(2) var<storage, read> tile_ranges: array<vec2u>;          // [tiles_y * tiles_x] [start, end) into sorted_gaussians
+@group(0) @binding(3) var<storage, read> sorted_gaussians: array<u32>;       // [count] Gaussian index per intersection, sorted by (tile, depth)
+@group(0) @binding(4) var<storage, read> xy_depth: array<vec4f>;             // [N,4] (x px, y px, depth, radius)
+@group(0) @binding(5) var<storage, read> conic_opacity: array<vec4f>;        // [N,4] (conic a, b, c; opacity)
+@group(0) @binding(6) var<storage, read> rgb: array<vec4f>;                  // [N,4] (r, g, b, clamp mask)
+@group(0) @binding(7) var<storage, read> pixel_state: array<vec2u>;          // [H,W,2] (final transmittance f32 bits, end of the contributing intersections)
+@group(0) @binding(8) var<storage, read> d_pixels: array<f32>;               // [H,W,4] d loss / d (r, g, b, alpha), then [H,W] d loss / d depth
+@group(0) @binding(9) var<storage, read_write> grad_splat: array<atomic<u32>>; // [N, GRAD_STRIDE] f32 bits, accumulated
+
+var<workgroup> batch_xy: array<vec4f, BWD_BATCH_SIZE>; // (x, y, skip_power(opacity), unused)
+var<workgroup> batch_conic_opacity: array<vec4f, BWD_BATCH_SIZE>;
+var<workgroup> batch_rgb_depth: array<vec4f, BWD_BATCH_SIZE>;
+var<workgroup> batch_gaussian: array<u32, BWD_BATCH_SIZE>;
+var<workgroup> batch_grad: array<atomic<u32>, BWD_BATCH_SIZE * GRAD_STRIDE>; // f32 bits, zero between batches
+var<workgroup> tile_span: vec2u;
+var<workgroup> max_end: atomic<u32>;
+
+// One splat's gradient summed over some pixels, in GRAD_* order:
+// a = (x, y, conic a, conic b), b = (conic c, opacity, r, g), c = (b, depth).
+struct SplatGrad {
+  a: vec4f,
+  b: vec4f,
+  c: vec2f,
+}
+
+fn is_zero(g: SplatGrad) -> bool {
+  return all(g.a == vec4f(0.0)) && all(g.b == vec4f(0.0)) && all(g.c == vec2f(0.0));
+}
+
+fn add_to_batch(i: u32, v: f32) {
+  if (v == 0.0) {
+    return;
+  }
+  var old = atomicLoad(&batch_grad[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&batch_grad[i], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) {
+      break;
+    }
+    old = r.old_value;
+  }
+}
+
+fn add_grad_to_batch(slot: u32, g: SplatGrad) {
+  let at = slot * GRAD_STRIDE;
+  add_to_batch(at, g.a.x);
+  add_to_batch(at + 1u, g.a.y);
+  add_to_batch(at + 2u, g.a.z);
+  add_to_batch(at + 3u, g.a.w);
+  add_to_batch(at + 4u, g.b.x);
+  add_to_batch(at + 5u, g.b.y);
+  add_to_batch(at + 6u, g.b.z);
+  add_to_batch(at + 7u, g.b.w);
+  add_to_batch(at + 8u, g.c.x);
+  add_to_batch(at + 9u, g.c.y);
+}
+
+fn add_to_global(i: u32, v: f32) {
+  var old = atomicLoad(&grad_splat[i]);
+  loop {
+    let r = atomicCompareExchangeWeak(&grad_splat[i], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) {
+      break;
+    }
+    old = r.old_value;
+  }
+}
+
+// Adds batch slot s to its Gaussian's global row and clears it for the next batch.
+fn flush_slot(s: u32) {
+  let row = batch_gaussian[s] * GRAD_STRIDE;
+  for (var k = 0u; k < GRAD_STRIDE; k++) {
+    let bits = atomicExchange(&batch_grad[s * GRAD_STRIDE + k], 0u);
+    if (bits != 0u) {
+      add_to_global(row + k, bitcast<f32>(bits));
+    }
+  }
+}
+
+fn sum4(v: vec4f) -> f32 {
+  return dot(v, vec4f(1.0));
+}
+
+@compute @workgroup_size(RASTER_THREADS)
+fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let tile = wid.xy;
+  let pix = block_pixels(tile, lid);
+  let px = pixel_centres_x(pix);
+  let py = pixel_centres_y(pix);
+  let inside = pixels_inside(pix);
+  let n_pixels = camera.size.x * camera.size.y;
+
+  // Pixels outside the image keep end = 0: no intersection index is below it.
+  var trans = vec4f(1.0);
+  var end = vec4u(0u);
+  var g_r = vec4f(0.0);
+  var g_g = vec4f(0.0);
+  var g_b = vec4f(0.0);
+  var g_a = vec4f(0.0);
+  var g_d = vec4f(0.0);
+  for (var p = 0u; p < 4u; p++) {
+    if (inside[p]) {
+      let at = pix[p].y * camera.size.x + pix[p].x;
+      let state = pixel_state[at];
+      trans[p] = bitcast<f32>(state.x);
+      end[p] = state.y;
+      g_r[p] = d_pixels[4u * at];
+      g_g[p] = d_pixels[4u * at + 1u];
+      g_b[p] = d_pixels[4u * at + 2u];
+      g_a[p] = d_pixels[4u * at + 3u];
+      g_d[p] = d_pixels[4u * n_pixels + at];
+    }
+  }
+  // Start at the tile's latest contributing intersection, not its range end.
+  atomicMax(&max_end, max(max(end.x, end.y), max(end.z, end.w)));
+  if (lid == 0u) {
+    tile_span.x = tile_ranges[tile.y * params.tiles_x + tile.x].x;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    tile_span.y = max(atomicLoad(&max_end), tile_span.x);
+  }
+  let span = workgroupUniformLoad(&tile_span);
+
+  var behind_r = vec4f(params.background.x);
+  var behind_g = vec4f(params.background.y);
+  var behind_b = vec4f(params.background.z);
+  var behind_a = vec4f(0.0);
+  var behind_d = vec4f(0.0);
+
+  let n_batches = (span.y - span.x + BWD_BATCH_SIZE - 1u) / BWD_BATCH_SIZE;
+  for (var b = 0u; b < n_batches; b++) {
+    let hi = span.y - b * BWD_BATCH_SIZE;
+    let batch_len = min(BWD_BATCH_SIZE, hi - span.x);
+    let lo = hi - batch_len;
+    // A thread loads the slots it flushed last batch, so no barrier is needed here.
+    for (var s = lid; s < batch_len; s += RASTER_THREADS) {
+      let g = sorted_gaussians[lo + s];
+      let xyd = xy_depth[g];
+      batch_gaussian[s] = g;
+      let co = conic_opacity[g];
+      batch_xy[s] = vec4f(xyd.xy, skip_power(co.w), 0.0);
+      batch_conic_opacity[s] = co;
+      batch_rgb_depth[s] = vec4f(rgb[g].xyz, xyd.z);
+    }
+    workgroupBarrier();
+    // Every thread runs every slot, so reduce_splat_grad sees uniform control flow.
+    for (var s = batch_len; s > 0u; s--) {
+      let j = s - 1u;
+      let xy = batch_xy[j];
+      let co = batch_conic_opacity[j];
+      let c = batch_rgb_depth[j];
+      let dx = px - xy.x;
+      let dy = py - xy.y;
+      let power = gaussian_power(co.xyz, dx, dy);
+      // Zero unless a pixel of this thread may composite the splat (see skip_power).
+      // (Initialised explicitly: SwiftShader kept the previous iteration's value without it.)
+      var g = SplatGrad(vec4f(0.0), vec4f(0.0), vec2f(0.0));
+      if (any((vec4u(lo + j) < end) & (power >= vec4f(xy.z)))) {
+        let vis = exp(power);
+        let raw_alpha = co.w * vis;
+        let alpha = min(vec4f(ALPHA_MAX), raw_alpha);
+        let hit = (vec4u(lo + j) < end) & (power <= vec4f(0.0)) & (alpha >= vec4f(ALPHA_MIN));
+        let keep = 1.0 - alpha;
+        trans = select(trans, trans / keep, hit);
+        let w = select(vec4f(0.0), alpha * trans, hit);
+        let d_alpha = select(
+          vec4f(0.0),
+          trans * (g_r * (c.x - behind_r) + g_g * (c.y - behind_g) + g_b * (c.z - behind_b) + g_a * (1.0 - behind_a) + g_d * (c.w - behind_d)),
+          hit,
+        );
+        behind_r = select(behind_r, c.x * alpha + keep * behind_r, hit);
+        behind_g = select(behind_g, c.y * alpha + keep * behind_g, hit);
+        behind_b = select(behind_b, c.z * alpha + keep * behind_b, hit);
+        behind_a = select(behind_a, alpha + keep * behind_a, hit);
+        behind_d = select(behind_d, c.w * alpha + keep * behind_d, hit);
+        let free = hit & (raw_alpha < vec4f(ALPHA_MAX));
+        let d_power = select(vec4f(0.0), d_alpha * raw_alpha, free);
+        let d_opacity = select(vec4f(0.0), d_alpha * vis, free);
+        g.a = vec4f(
+          sum4(d_power * (co.x * dx + co.y * dy)),
+          sum4(d_power * (co.y * dx + co.z * dy)),
+          sum4(d_power * (-0.5 * dx * dx)),
+          sum4(d_power * (-dx * dy)),
+        );
+        g.b = vec4f(sum4(d_power * (-0.5 * dy * dy)), sum4(d_opacity), sum4(w * g_r), sum4(w * g_g));
+        g.c = vec2f(sum4(w * g_b), sum4(w * g_d));
+      }
+      reduce_splat_grad(j, g);
+    }
+    workgroupBarrier();
+    for (var s = lid; s < batch_len; s += RASTER_THREADS) {
+      flush_slot(s);
+    }
+  }
+}
