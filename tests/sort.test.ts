@@ -202,6 +202,22 @@ test('bad options and arguments are PageJobErrors, and the session stays usable'
   t.deepEqual([...ok.values], [1, 2, 0]);
 });
 
+test('sortBench: rows with GPU timings, and the timed sorts verify in the page', async (t) => {
+  const rows = await session.run<Record<string, unknown>[]>('sortBench', { sizes: [5_003, 40_000], keyBits: 20, timeMs: 50, minIterations: 2, verify: true });
+  t.deepEqual(
+    rows.map((r) => [r.n, r.passes, r.verified]),
+    [
+      [5_003, 3, true],
+      [40_000, 3, true],
+    ],
+  );
+  for (const r of rows) {
+    for (const field of ['medianMs', 'p90Ms', 'keysPerSecond', 'gpuMedianMs', 'gpuKeysPerSecond', 'gpuMinMs']) t.true((r[field] as number) > 0, `${field} = ${r[field]}`);
+    t.is(r.timing, 'timestamp');
+    t.deepEqual(Object.keys(r.gpuStageMedianMs as object).sort(), ['scan', 'sort_count', 'sort_scatter']);
+  }
+});
+
 // --- CPU reference --------------------------------------------------------------
 
 test('refSort: stable sort by the masked key on known arrays', (t) => {
