@@ -17,8 +17,10 @@
 // batch each row is added once to the global gradient with a compare-exchange
 // loop. Global atomics thus number (intersections x GRAD_STRIDE), rarely
 // contended; the summation order, and so the last bits, may vary between runs.
+// As in rasterize, a thread skips splats none of its pixels can see (skip_power)
+// and batches stay small: workgroup memory is costly on SwiftShader.
 
-const BWD_BATCH_SIZE: u32 = 128u; // splats per batch (workgroup memory: 84 bytes each)
+const BWD_BATCH_SIZE: u32 = 64u; // splats per batch (84 bytes of workgroup memory each); measured best on SwiftShader (32-256 tried)
 
 @group(0) @binding(2) var<storage, read> tile_ranges: array<vec2u>;          // [tiles_y * tiles_x] [start, end) into sorted_gaussians
 @group(0) @binding(3) var<storage, read> sorted_gaussians: array<u32>;       // [count] Gaussian index per intersection, sorted by (tile, depth)

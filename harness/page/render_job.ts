@@ -205,7 +205,7 @@ export interface RenderBenchArgs {
   reduce?: ReduceVariant | 'auto';
 }
 
-/** GPU milliseconds per label (median over iterations), forward and backward of one view. */
+/** GPU milliseconds per label (median and minimum over iterations), forward and backward of one view. */
 export const renderBenchJob: Job = async (ctx, rawArgs) => {
   const args = rawArgs as unknown as RenderBenchArgs;
   const params = parseParams(args.params);
@@ -232,16 +232,31 @@ export const renderBenchJob: Job = async (ctx, rawArgs) => {
       if (i > 0) wall.push(performance.now() - t0);
     }
     const { samples, method } = await timer.collect();
-    // Several passes share a label within one iteration (the sort's scan, sort_* per digit): sum them per iteration.
-    const perIteration: Record<string, number> = {};
-    for (const [label, list] of Object.entries(samples)) perIteration[label] = list.reduce((a, b) => a + b, 0) / iterations;
-    const forwardLabels = Object.keys(perIteration).filter((l) => !l.endsWith('_bwd'));
-    const forwardMs = forwardLabels.reduce((a, l) => a + perIteration[l]!, 0);
-    const backwardMs = (perIteration.rasterize_bwd ?? 0) + (perIteration.project_bwd ?? 0);
+    // A label may recur within an iteration (the scan inside the sort, sort_* per digit):
+    // sum its passes per iteration, then take the median and the minimum over iterations.
+    const perIteration = (label: string) => {
+      const list = samples[label] ?? [];
+      const k = Math.max(1, Math.round(list.length / iterations));
+      return Array.from({ length: iterations }, (_, i) => list.slice(i * k, i * k + k).reduce((a, b) => a + b, 0));
+    };
+    const labels = Object.keys(samples);
+    const perLabelMs: Record<string, number> = {};
+    const perLabelMinMs: Record<string, number> = {};
+    for (const l of labels) {
+      const v = perIteration(l);
+      perLabelMs[l] = summarize(v).medianMs;
+      perLabelMinMs[l] = Math.min(...v);
+    }
+    const isBackward = (l: string) => l.endsWith('_bwd');
+    const total = (pick: (l: string) => boolean) =>
+      summarize(Array.from({ length: iterations }, (_, i) => labels.filter(pick).reduce((a, l) => a + perIteration(l)[i]!, 0))).medianMs;
+    const forwardMs = total((l) => !isBackward(l));
+    const backwardMs = total(isBackward);
     const status = await readStatus(ctx, renderer);
     return {
       method,
-      perLabelMs: perIteration,
+      perLabelMs,
+      perLabelMinMs,
       forwardMs,
       backwardMs,
       wall: summarize(wall),
