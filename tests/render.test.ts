@@ -247,6 +247,19 @@ test('repeated renders are bitwise identical (same renderer, and a fresh one)', 
   t.true(bytes(b.depth).equals(bytes(a.depth)));
 });
 
+test('views encoded into one command encoder each see their own camera (one submit, several frames)', async (t) => {
+  const params = randomScene(200, 15, { shDegree: 2 });
+  const eyes: [number, number, number][] = [[0, 0, 3], [2, 1, 2], [-1.5, -0.5, 2.5]];
+  const cameras = eyes.map((eye) => cameraAt(eye, 40, 32));
+  const together = await render(params, cameras[0]!, { views: cameras });
+  t.is(together.views.length, 3);
+  for (let k = 0; k < 3; k++) {
+    const alone = await render(params, cameras[k]!);
+    t.true(Buffer.from(together.views[k]!.buffer).equals(Buffer.from(alone.image.buffer)), `view ${k}`);
+  }
+  t.false(Buffer.from(together.views[0]!.buffer).equals(Buffer.from(together.views[1]!.buffer)), 'the views differ');
+});
+
 test('off-screen, behind-camera and zero-opacity splats do not change the image (bitwise)', async (t) => {
   const base = randomScene(120, 8, { shDegree: 1 });
   const hidden = randomScene(60, 9, { shDegree: 1 });

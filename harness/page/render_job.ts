@@ -22,6 +22,8 @@ export interface RenderJobArgs {
   cpuSort?: boolean;
   /** Extra forward renders with the same renderer; their images come back in `repeats`. */
   repeat?: number;
+  /** More views, all encoded into one command encoder and one submit; images in `views`. */
+  views?: CameraSpec[];
   /** Skip the overflow check and re-render (shows what a training frame that overflowed looks like). */
   noResync?: boolean;
   /** d loss / d image [H,W,4] (and d loss / d depth [H,W]): also run the backward pass. */
@@ -51,6 +53,7 @@ export interface RenderJobResult {
   depthBits: number;
   reduceVariant: ReduceVariant;
   repeats: Float32Array[];
+  views: Float32Array[];
   grads?: Record<ParamGroup, Float32Array>;
   gradSplat?: Float32Array;
   xyGradNorm?: Float32Array;
@@ -150,6 +153,7 @@ export const renderJob: Job = async (ctx, rawArgs) => {
       depthBits: renderer.depthBits,
       reduceVariant: renderer.reduceVariant,
       repeats: [],
+      views: [],
     };
 
     for (let i = 0; i < (args.repeat ?? 0); i++) {
@@ -162,17 +166,30 @@ export const renderJob: Job = async (ctx, rawArgs) => {
       result.repeats.push(await readF32(device, target.image, W * H * 4));
     }
 
+    if (args.views?.length) {
+      const enc = device.createCommandEncoder();
+      const targets = args.views.map((spec) => {
+        const target = renderer.createTarget();
+        extra.push(target.image, target.depth, target.pixelState);
+        renderer.encodeForward(enc, model, Camera.fromBlender(spec), target);
+        return target;
+      });
+      device.queue.submit([enc.finish()]);
+      renderer.afterSubmit();
+      for (const target of targets) result.views.push(await readF32(device, target.image, W * H * 4));
+    }
+
     if (args.dImage) {
       if (!(args.dImage instanceof Float32Array) || args.dImage.length !== W * H * 4) throw new Error(`render: args.dImage must be a Float32Array of ${W * H * 4}`);
       if (args.dDepth && (!(args.dDepth instanceof Float32Array) || args.dDepth.length !== W * H)) throw new Error(`render: args.dDepth must be a Float32Array of ${W * H}`);
       const dImage = uploadBuffer(device, args.dImage, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'render-job-d-image');
       const dDepth = args.dDepth ? uploadBuffer(device, args.dDepth, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC, 'render-job-d-depth') : undefined;
       extra.push(dImage, ...(dDepth ? [dDepth] : []));
-      // The repeats re-rendered into other targets: render the default target again for the backward.
+      // Repeats and views rendered since: render this view again for the backward.
       const enc = device.createCommandEncoder();
       model.clearGrads(enc);
       renderer.clearDensifyStats(enc);
-      if (args.cpuSort || result.repeats.length) {
+      if (args.cpuSort || result.repeats.length || result.views.length) {
         if (args.cpuSort) {
           device.queue.submit([enc.finish()]);
           await renderCpuSorted(ctx, renderer, model, camera);
