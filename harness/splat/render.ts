@@ -16,6 +16,11 @@
 // caller then awaits sync(), which grows the buffers (and the sort plan) to fit,
 // and may render that frame again. render() does all of this for one-off frames.
 //
+// Invalid parameters: NaN / Inf are refused on upload (GaussianModel.create runs
+// validateParams, which names the group and row), before any GPU work. On the
+// GPU, a splat whose projection is not finite (say an optimiser diverged) is
+// culled, so it vanishes instead of poisoning the frame and the gradients.
+//
 // Uniforms: each encodeForward copies its camera and parameters into the
 // uniform buffers inside the encoder (from a fresh staging buffer), so several
 // views encoded before one submit each see their own. The backward pass uses
