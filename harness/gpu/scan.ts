@@ -1,6 +1,11 @@
-// Multi-level exclusive prefix scan of u32 (wgsl/scan.wgsl). A ScanPlan is built
-// once per length: it holds the block-sum buffer of every level, their uniforms and
-// pipelines, so encoding a scan allocates nothing and needs no readback.
+// Multi-level exclusive prefix scan of u32 (wgsl/scan.wgsl). Each level splits its
+// input into runs of SCAN_RUN_LENGTH elements, one run per thread; the run totals
+// are the next level's input, until one run is left. A scan reduces the runs level
+// by level upwards, then scans them downwards, each run starting from its total's
+// exclusive prefix. No kernel needs a barrier (see wgsl/scan.wgsl for why that
+// matters). A ScanPlan is built once per length: it holds the run-sum buffer of
+// every level, their uniforms and pipelines, so encoding a scan allocates nothing
+// and needs no readback.
 import scanSource from '../../wgsl/scan.wgsl';
 import scanSubgroupsSource from '../../wgsl/scan_subgroups.wgsl';
 import type { Gpu } from './device.ts';
@@ -10,7 +15,10 @@ import { bindBuffers, type PipelineCache, type ShaderSource } from './pipelines.
 import type { GpuTimer } from './timer.ts';
 
 const layouts = new WgslLayouts(scanSource);
+/** Elements per workgroup at every level. */
 export const SCAN_BLOCK_SIZE = layouts.constant('BLOCK_SIZE');
+/** Elements per run (thread); a level's output has one total per run. */
+export const SCAN_RUN_LENGTH = layouts.constant('ITEMS_PER_THREAD');
 const paramsLayout = layouts.struct('ScanParams');
 
 /** The issue's contract; larger inputs also work where the binding size allows. */
@@ -18,11 +26,12 @@ export const SCAN_MAX_LENGTH = 2 ** 26;
 
 export type ScanVariant = 'workgroup' | 'subgroups';
 
-const SHADERS: Record<ScanVariant, { source: ShaderSource; blocksEntry: string }> = {
-  workgroup: { source: { label: 'scan', code: scanSource }, blocksEntry: 'scan_blocks' },
+const SHADERS: Record<ScanVariant, { source: ShaderSource; reduceEntry: string; scanEntry: string }> = {
+  workgroup: { source: { label: 'scan', code: scanSource }, reduceEntry: 'reduce_blocks', scanEntry: 'scan_blocks' },
   subgroups: {
     source: { label: 'scan_subgroups', code: `enable subgroups;\n${scanSource}\n${scanSubgroupsSource}` },
-    blocksEntry: 'scan_blocks_subgroups',
+    reduceEntry: 'reduce_blocks_subgroups',
+    scanEntry: 'scan_blocks_subgroups',
   },
 };
 
@@ -30,9 +39,9 @@ interface Level {
   n: number;
   grid: Grid;
   params: GPUBuffer;
-  /** Block totals of this level; the next level scans them in place. */
+  /** Run totals of this level; the next level scans them in place. */
   sums: GPUBuffer;
-  sumsBinds: { blocks: GPUBindGroup; add: GPUBindGroup } | null;
+  sumsBinds: { reduce: GPUBindGroup; scan: GPUBindGroup } | null;
 }
 
 export interface ScanPlanOptions {
@@ -42,15 +51,15 @@ export interface ScanPlanOptions {
 }
 
 export class ScanPlan {
-  private readonly dataBinds = new WeakMap<GPUBuffer, { blocks: GPUBindGroup; add: GPUBindGroup }>();
+  private readonly dataBinds = new WeakMap<GPUBuffer, { reduce: GPUBindGroup; scan: GPUBindGroup }>();
 
   private constructor(
     private readonly gpu: Gpu,
     readonly n: number,
     readonly variant: ScanVariant,
     private readonly levels: Level[],
-    private readonly blocks: GPUComputePipeline,
-    private readonly add: GPUComputePipeline,
+    private readonly reduce: GPUComputePipeline,
+    private readonly scan: GPUComputePipeline,
     /** Holds the sum of all n inputs after dispatchScan (u32, wrapping). */
     readonly total: GPUBuffer,
   ) {}
@@ -65,40 +74,37 @@ export class ScanPlan {
     const variant: ScanVariant = want === 'auto' ? (gpu.has('subgroups') ? 'subgroups' : 'workgroup') : want;
     const maxPerDim = options.maxWorkgroupsPerDimension ?? gpu.device.limits.maxComputeWorkgroupsPerDimension;
     const shader = SHADERS[variant];
-    const [blocks, add] = await Promise.all([
-      cache.pipeline(shader.source, shader.blocksEntry),
-      cache.pipeline(shader.source, 'add_block_offsets'),
-    ]);
+    const [reduce, scan] = await Promise.all([cache.pipeline(shader.source, shader.reduceEntry), cache.pipeline(shader.source, shader.scanEntry)]);
     const { device } = gpu;
     const levels: Level[] = [];
     for (let len = n; len > 0; ) {
-      const numBlocks = Math.ceil(len / SCAN_BLOCK_SIZE);
-      const grid = splitGrid(numBlocks, maxPerDim);
+      const numRuns = Math.ceil(len / SCAN_RUN_LENGTH);
+      const grid = splitGrid(Math.ceil(len / SCAN_BLOCK_SIZE), maxPerDim);
       const params = device.createBuffer({ label: `scan-params-${levels.length}`, size: paramsLayout.size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
       device.queue.writeBuffer(params, 0, packStruct(paramsLayout, { n: len, grid_x: grid.x }));
-      const sums = device.createBuffer({ label: `scan-sums-${levels.length}`, size: numBlocks * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const sums = device.createBuffer({ label: `scan-sums-${levels.length}`, size: numRuns * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
       levels.push({ n: len, grid, params, sums, sumsBinds: null });
-      if (numBlocks === 1) break;
-      len = numBlocks;
+      if (numRuns === 1) break;
+      len = numRuns;
     }
     // Level i+1 scans level i's sums in place and writes its own sums.
     for (let i = 0; i + 1 < levels.length; i++) {
       const next = levels[i + 1]!;
       const bufs = [next.params, levels[i]!.sums, next.sums];
-      levels[i]!.sumsBinds = { blocks: bindBuffers(device, blocks, bufs), add: bindBuffers(device, add, bufs) };
+      levels[i]!.sumsBinds = { reduce: bindBuffers(device, reduce, bufs), scan: bindBuffers(device, scan, bufs) };
     }
-    // The top level is one block, so its single block sum is the grand total.
+    // The top level is one run, so its single run sum is the grand total.
     const total = levels.length ? levels[levels.length - 1]!.sums : device.createBuffer({ label: 'scan-total', size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    return new ScanPlan(gpu, n, variant, levels, blocks, add, total);
+    return new ScanPlan(gpu, n, variant, levels, reduce, scan, total);
   }
 
   /** Bind groups for a data buffer at level 0, cached per buffer. */
-  bindData(data: GPUBuffer): { blocks: GPUBindGroup; add: GPUBindGroup } {
+  bindData(data: GPUBuffer): { reduce: GPUBindGroup; scan: GPUBindGroup } {
     let b = this.dataBinds.get(data);
     if (!b) {
       const level = this.levels[0]!;
       const bufs = [level.params, data, level.sums];
-      b = { blocks: bindBuffers(this.gpu.device, this.blocks, bufs), add: bindBuffers(this.gpu.device, this.add, bufs) };
+      b = { reduce: bindBuffers(this.gpu.device, this.reduce, bufs), scan: bindBuffers(this.gpu.device, this.scan, bufs) };
       this.dataBinds.set(data, b);
     }
     return b;
@@ -114,13 +120,14 @@ export class ScanPlan {
     const pass = timer ? timer.beginPass(encoder, 'scan') : encoder.beginComputePass({ label: 'scan' });
     const binds = (i: number) => (i === 0 ? this.bindData(data) : this.levels[i - 1]!.sumsBinds!);
     for (let i = 0; i < this.levels.length; i++) {
-      pass.setPipeline(this.blocks);
-      pass.setBindGroup(0, binds(i).blocks);
+      pass.setPipeline(this.reduce);
+      pass.setBindGroup(0, binds(i).reduce);
       dispatchGrid(pass, this.levels[i]!.grid);
     }
-    for (let i = this.levels.length - 2; i >= 0; i--) {
-      pass.setPipeline(this.add);
-      pass.setBindGroup(0, binds(i).add);
+    // Top-down, so that each level's run sums hold their exclusive scan when read.
+    for (let i = this.levels.length - 1; i >= 0; i--) {
+      pass.setPipeline(this.scan);
+      pass.setBindGroup(0, binds(i).scan);
       dispatchGrid(pass, this.levels[i]!.grid);
     }
     pass.end();
