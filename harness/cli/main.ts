@@ -3,12 +3,14 @@
 import { benchCommand, BENCH_HELP } from './commands/bench.ts';
 import { buildCommand, BUILD_HELP } from './commands/build.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
+import { microbenchCommand, MICROBENCH_HELP } from './commands/microbench.ts';
 import { UsageError } from './args.ts';
 import { OutputDirError } from '../report/run_dir.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'the main job: run the benchmark suite and write reports/<run-id>/' },
+  microbench: { run: microbenchCommand, help: MICROBENCH_HELP, summary: 'kernel microbenchmarks: scan, sort, render forward/backward, one training iteration' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
 };
 

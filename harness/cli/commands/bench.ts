@@ -1,14 +1,12 @@
 // `dg4d bench`: the main job. Grows with each pipeline stage; today it describes
 // the adapter and times the prefix scan at 2^16, 2^20 and 2^24 keys.
-import { join } from 'node:path';
 import { BrowserSession } from '../../browser/session.ts';
 import type { ScanBenchRow } from '../../page/scan_job.ts';
-import { writeJsonAtomic } from '../../report/atomic.ts';
 import { writeCsv } from '../../report/csv.ts';
-import { describeEnvironment, type Environment } from '../../report/environment.ts';
-import { createRunDir, newRunId } from '../../report/run_dir.ts';
+import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, adapterOption, parse, presetOption, seedOption, type Preset } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
+import { formatTable } from '../table.ts';
 import { formatInfo } from './info.ts';
 
 export const BENCH_HELP = `usage: dg4d bench [options]
@@ -31,31 +29,19 @@ const SCAN_PRESETS: Record<Preset, { sizes: number[]; timeMs: number; minIterati
 export const BENCH_CSV_COLUMNS = ['benchmark', 'variant', 'n', 'samples', 'median_ms', 'p90_ms', 'keys_per_s', 'gpu_median_ms', 'gpu_p90_ms', 'gpu_keys_per_s', 'gpu_timing'];
 export const KERNEL_CSV_COLUMNS = ['kernel', 'variant', 'n', 'samples', 'median_ms', 'p90_ms', 'timing'];
 
-interface RunRecord {
-  runId: string;
+interface BenchRecord extends RunRecordBase {
   command: 'bench';
-  status: 'running' | 'complete' | 'failed';
-  startedAt: string;
-  finishedAt?: string;
-  error?: string;
-  preset: Preset;
-  seed: number;
-  prior: 'none';
   config: { scan: (typeof SCAN_PRESETS)[Preset] };
-  environment?: Environment;
   results?: { scan: ScanBenchRow[] };
 }
 
-function fmt(n: number, digits = 2) {
-  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
-}
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 export function formatScanTable(rows: ScanBenchRow[]): string {
-  const head = ['variant', 'keys', 'median ms', 'p90 ms', 'Mkeys/s', 'GPU median ms', 'GPU Mkeys/s'];
-  const body = rows.map((r) => [r.variant, `2^${Math.log2(r.n)}`, fmt(r.medianMs), fmt(r.p90Ms), fmt(r.keysPerSecond / 1e6, 1), fmt(r.gpuMedianMs), fmt(r.gpuKeysPerSecond / 1e6, 1)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+  return formatTable(
+    ['variant', 'keys', 'median ms', 'p90 ms', 'Mkeys/s', 'GPU median ms', 'GPU Mkeys/s'],
+    rows.map((r) => [r.variant, `2^${Math.log2(r.n)}`, fmt(r.medianMs), fmt(r.p90Ms), fmt(r.keysPerSecond / 1e6, 1), fmt(r.gpuMedianMs), fmt(r.gpuKeysPerSecond / 1e6, 1)]),
+  );
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -63,37 +49,30 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const adapter = adapterOption(opts.adapter);
   const requestedPreset = presetOption(opts.preset);
   const seed = seedOption(opts.seed);
-  const runId = newRunId();
-  const runDir = await createRunDir(opts.out, runId);
-  const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
-  const record: RunRecord = {
-    runId,
+  const run = await RunRecorder.create<BenchRecord>(opts.out, {
     command: 'bench',
-    status: 'running',
-    startedAt: new Date().toISOString(),
     preset: requestedPreset ?? 'small',
     seed,
     prior: 'none',
     config: { scan: SCAN_PRESETS[requestedPreset ?? 'small'] },
-  };
-  const runJson = join(runDir, 'run.json');
-  await writeJsonAtomic(runJson, record);
-  log(`run directory: ${runDir}`);
+  });
+  const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
+  log(`run directory: ${run.dir}`);
 
-  const session = await BrowserSession.open({ adapter, runDir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
   try {
     const info = await session.adapterInfo();
-    // Software adapters get the CPU-sized preset unless one was asked for.
-    record.preset = requestedPreset ?? (info.isFallbackAdapter || info.architecture === 'swiftshader' ? 'small' : 'paper');
-    record.config = { scan: SCAN_PRESETS[record.preset] };
-    record.environment = describeEnvironment(info, { version: session.browserVersion, adapterFlags: session.adapterFlags, launchArgs: session.launchArgs });
-    await writeJsonAtomic(runJson, record);
+    const record = run.record;
+    record.preset = presetForAdapter(requestedPreset, info, 'small', 'paper');
+    record.config = { scan: SCAN_PRESETS[record.preset as Preset] };
+    run.setEnvironment(session, info);
+    await run.save();
     log(formatInfo({ browser: { version: session.browserVersion, adapterFlags: session.adapterFlags }, adapter: info }));
     log(`\npreset ${record.preset}: timing the prefix scan at ${record.config.scan.sizes.map((n) => `2^${Math.log2(n)}`).join(', ')} keys`);
 
     const rows = await session.run<ScanBenchRow[]>('scanBench', { ...record.config.scan });
     await writeCsv(
-      join(runDir, 'bench.csv'),
+      run.path('bench.csv'),
       rows.map((r) => ({
         benchmark: 'scan',
         variant: r.variant,
@@ -110,22 +89,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
       BENCH_CSV_COLUMNS,
     );
     await writeCsv(
-      join(runDir, 'kernels.csv'),
+      run.path('kernels.csv'),
       rows.map((r) => ({ kernel: 'scan', variant: r.variant, n: r.n, samples: r.samples, median_ms: r.gpuMedianMs, p90_ms: r.gpuP90Ms, timing: r.timing })),
       KERNEL_CSV_COLUMNS,
     );
     record.results = { scan: rows };
-    record.status = 'complete';
-    record.finishedAt = new Date().toISOString();
-    await writeJsonAtomic(runJson, record);
-    if (opts.json) process.stdout.write(JSON.stringify({ runDir, ...record }, null, 2) + '\n');
-    else process.stdout.write(`\nprefix scan, ${info.description} (wall = encode+submit+wait; GPU = timestamp queries)\n${formatScanTable(rows)}\n\nwrote ${runDir}\n`);
+    await run.complete();
+    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, ...record }, null, 2) + '\n');
+    else process.stdout.write(`\nprefix scan, ${info.description} (wall = encode+submit+wait; GPU = timestamp queries)\n${formatScanTable(rows)}\n\nwrote ${run.dir}\n`);
     return 0;
   } catch (err) {
-    record.status = 'failed';
-    record.error = (err as Error).message;
-    record.finishedAt = new Date().toISOString();
-    await writeJsonAtomic(runJson, record);
+    await run.fail(err);
     throw err;
   } finally {
     await session.close();
