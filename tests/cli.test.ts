@@ -37,7 +37,7 @@ test('info --json reports the SwiftShader adapter with timestamp-query', async (
 });
 
 test('every command answers --help with exit 0', async (t) => {
-  for (const cmd of ['info', 'bench', 'build']) {
+  for (const cmd of ['info', 'bench', 'microbench', 'build']) {
     const r = await dg4d([cmd, '--help']);
     t.is(r.code, 0, cmd);
     t.regex(r.stdout, new RegExp(`usage: dg4d ${cmd}`), cmd);
@@ -55,6 +55,7 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
     [['bench', '--adapter', 'metal'], /--adapter must be one of/],
     [['bench', '--seed', '-3'], /--seed/],
     [['info', '--bogus'], /bogus/],
+    [['microbench', '--only', 'scan,warp'], /unknown suite 'warp'/],
   ];
   for (const [args, msg] of cases) {
     const r = await dg4d(args);
@@ -114,4 +115,22 @@ test('setup: a bad CHROME_PATH and a missing browser without root give clear err
     if (saved === undefined) delete process.env.CHROME_PATH;
     else process.env.CHROME_PATH = saved;
   }
+});
+
+test('microbench --only scan,sort writes microbench.json and microbench.csv with the environment', async (t) => {
+  const out = join(tmp, 'microbench-run');
+  const r = await dg4d(['microbench', '--preset', 'tiny', '--only', 'scan,sort', '--out', out, '--json', '--quiet']);
+  t.is(r.code, 0, r.stderr);
+  const doc = JSON.parse(readFileSync(join(out, 'microbench.json'), 'utf8'));
+  t.is(doc.environment.adapter.architecture, 'swiftshader');
+  const suites = new Set(doc.rows.map((row: { suite: string }) => row.suite));
+  t.deepEqual([...suites].sort(), ['scan', 'sort']);
+  for (const row of doc.rows) {
+    t.true(row.gpuMedianMs > 0 && row.throughput > 0, JSON.stringify(row));
+    t.true([65536, 1048576].includes(row.n));
+  }
+  const csv = readFileSync(join(out, 'microbench.csv'), 'utf8').trim().split('\n');
+  t.is(csv[0], 'suite,case,n,size,samples,median_ms,p90_ms,gpu_median_ms,throughput,throughput_unit,timing');
+  t.is(csv.length, doc.rows.length + 1);
+  t.is(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).status, 'complete');
 });
