@@ -12,7 +12,9 @@
 // subgroup that needs several rows per run pays for more instructions and cross-lane
 // work than it saves, and SwiftShader emulates both (the row walk measured about
 // twice as slow there as the serial one). Larger subgroups than the workgroup, which
-// it cannot fill, also keep the serial walk.
+// it cannot fill, also keep the serial walk. Where no subgroup size of the adapter
+// is wide enough, the host binds reduce_blocks / scan_blocks of this module instead
+// (harness/gpu/scan.ts), since SwiftShader pays even for the untaken row walk.
 //
 // WGSL does not promise that a subgroup's lanes are consecutive local invocation
 // indices, nor a particular subgroup size. So the run of each thread stays the one
@@ -60,11 +62,12 @@ fn reduce_blocks_subgroups(
   let block = block_index(wid);
   if (!walks_rows(sg_size)) {
     reduce_run(block * WORKGROUP_SIZE + lid);
+    return;
   }
   if (block >= block_count()) {
     return; // the whole workgroup leaves together: subgroup ops below stay uniform
   }
-  for (var row = 0u; row < select(0u, ITEMS_PER_THREAD, walks_rows(sg_size)); row++) {
+  for (var row = 0u; row < ITEMS_PER_THREAD; row++) {
     let el = row_element(block, row, lane, sg_size, lid);
     // The run's last element writes its total (runs past the end are skipped).
     if (el.index % ITEMS_PER_THREAD == ITEMS_PER_THREAD - 1u && el.run < run_count()) {
@@ -83,11 +86,12 @@ fn scan_blocks_subgroups(
   let block = block_index(wid);
   if (!walks_rows(sg_size)) {
     scan_run(block * WORKGROUP_SIZE + lid);
+    return;
   }
   if (block >= block_count()) {
     return;
   }
-  for (var row = 0u; row < select(0u, ITEMS_PER_THREAD, walks_rows(sg_size)); row++) {
+  for (var row = 0u; row < ITEMS_PER_THREAD; row++) {
     let el = row_element(block, row, lane, sg_size, lid);
     if (el.index < params.n) {
       data[el.index] = run_offset(el.run) + el.in_run;

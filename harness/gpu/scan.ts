@@ -26,12 +26,12 @@ export const SCAN_MAX_LENGTH = 2 ** 26;
 
 export type ScanVariant = 'workgroup' | 'subgroups';
 
-const SHADERS: Record<ScanVariant, { source: ShaderSource; reduceEntry: string; scanEntry: string }> = {
-  workgroup: { source: { label: 'scan', code: scanSource }, reduceEntry: 'reduce_blocks', scanEntry: 'scan_blocks' },
+const SERIAL_ENTRIES = { reduce: 'reduce_blocks', scan: 'scan_blocks' };
+const SHADERS: Record<ScanVariant, { source: ShaderSource; entries: { reduce: string; scan: string } }> = {
+  workgroup: { source: { label: 'scan', code: scanSource }, entries: SERIAL_ENTRIES },
   subgroups: {
     source: { label: 'scan_subgroups', code: `enable subgroups;\n${scanSource}\n${scanSubgroupsSource}` },
-    reduceEntry: 'reduce_blocks_subgroups',
-    scanEntry: 'scan_blocks_subgroups',
+    entries: { reduce: 'reduce_blocks_subgroups', scan: 'scan_blocks_subgroups' },
   },
 };
 
@@ -74,7 +74,13 @@ export class ScanPlan {
     const variant: ScanVariant = want === 'auto' ? (gpu.has('subgroups') ? 'subgroups' : 'workgroup') : want;
     const maxPerDim = options.maxWorkgroupsPerDimension ?? gpu.device.limits.maxComputeWorkgroupsPerDimension;
     const shader = SHADERS[variant];
-    const [reduce, scan] = await Promise.all([cache.pipeline(shader.source, shader.reduceEntry), cache.pipeline(shader.source, shader.scanEntry)]);
+    // The subgroup kernels only use subgroups of at least SCAN_RUN_LENGTH lanes and
+    // fall back to the serial walk otherwise (wgsl/scan_subgroups.wgsl). Where the
+    // adapter has no subgroup that wide (SwiftShader: 4 lanes), take the serial
+    // kernels of the same module directly: SwiftShader pays ~20% for the untaken code.
+    const narrow = variant === 'subgroups' && (gpu.report.subgroupMaxSize ?? Infinity) < SCAN_RUN_LENGTH;
+    const entries = narrow ? SERIAL_ENTRIES : shader.entries;
+    const [reduce, scan] = await Promise.all([cache.pipeline(shader.source, entries.reduce), cache.pipeline(shader.source, entries.scan)]);
     const { device } = gpu;
     const levels: Level[] = [];
     for (let len = n; len > 0; ) {
