@@ -7,6 +7,7 @@ import { lossBenchJob, lossJob } from './loss_job.ts';
 import { renderBenchJob, renderJob } from './render_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
 import { sortJob, sortBenchJob } from './sort_job.ts';
+import { staticStageJob, trainStepBenchJob } from './static_job.ts';
 import { timerCheckJob } from './timer_job.ts';
 
 export const JOBS: Record<string, Job> = {
@@ -22,6 +23,8 @@ export const JOBS: Record<string, Job> = {
   densify: densifyJob,
   render: renderJob,
   renderBench: renderBenchJob,
+  staticStage: staticStageJob,
+  trainStepBench: trainStepBenchJob,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();
