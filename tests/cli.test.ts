@@ -54,6 +54,7 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
     [['bench', '--preset', 'huge'], /--preset must be one of tiny, small, paper/],
     [['bench', '--adapter', 'metal'], /--adapter must be one of/],
     [['bench', '--seed', '-3'], /--seed/],
+    [['bench', '--prior', 'sds'], /--prior must be one of oracle, reference/],
     [['info', '--bogus'], /bogus/],
     [['microbench', '--only', 'scan,warp'], /unknown suite 'warp'/],
   ];
@@ -64,7 +65,7 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
   }
 });
 
-test('bench --preset tiny writes run.json, bench.csv and kernels.csv', async (t) => {
+test('bench --preset tiny writes run.json, bench.csv, stages.csv, kernels.csv and static.ply', async (t) => {
   const out = join(tmp, 'bench-run');
   const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--json', '--quiet']);
   t.is(r.code, 0, r.stderr);
@@ -87,8 +88,21 @@ test('bench --preset tiny writes run.json, bench.csv and kernels.csv', async (t)
   t.is(csv.length, 5);
   t.true(csv.some((l) => l.startsWith('scan,workgroup,1048576,')), 'sizes are written exactly');
   const kernels = readFileSync(join(out, 'kernels.csv'), 'utf8').trim().split('\n');
-  t.is(kernels[0], 'kernel,variant,n,samples,median_ms,p90_ms,timing');
-  t.is(kernels.length, 5);
+  t.is(kernels[0], 'stage,kernel,variant,n,samples,median_ms,p90_ms,total_ms,timing');
+  t.true(kernels.filter((l) => l.startsWith('bench,scan,')).length === 4);
+  for (const label of ['project', 'rasterize', 'rasterize_bwd', 'project_bwd', 'adam']) {
+    t.true(kernels.some((l) => l.startsWith(`static,${label},`)), `kernels.csv has static,${label}`);
+  }
+  // The static stage: oracle prior named in run.json and stages.csv; PLY written.
+  t.is(record.prior, 'oracle');
+  t.is(record.results.static.prior, 'oracle');
+  t.true(record.results.static.psnrTest > 10, `held-out PSNR ${record.results.static.psnrTest}`);
+  const stages = readFileSync(join(out, 'stages.csv'), 'utf8').trim().split('\n');
+  t.is(stages[0], 'stage,prior,preset,iterations,wall_ms,train_ms,iters_per_s,gaussians,psnr_train,psnr_test');
+  t.regex(stages[1]!, /^static,oracle,tiny,\d+,/);
+  const ply = readFileSync(join(out, 'static.ply'));
+  t.true(ply.subarray(0, 40).toString('latin1').startsWith('ply\nformat binary_little_endian 1.0\n'));
+  t.true(readFileSync(join(out, 'static_loss.csv'), 'utf8').split('\n').length > 2);
 });
 
 test('bench refuses a non-empty --out and leaves it untouched', async (t) => {
