@@ -118,6 +118,39 @@ test('reference prior: runs, says so, and generalises worse than the oracle', as
   t.is(r.lossCurve.at(-1)!.views, 1);
 });
 
+test('render size grows on schedule; densify and opacity reset run across the switch', async (t) => {
+  await Promise.allSettled([oracle, reference]);
+  const from = messages.length;
+  const tiny = staticStageConfig('tiny');
+  const r = await session.run<StaticJobResult>('staticStage', {
+    preset: 'tiny',
+    prior: 'oracle',
+    seed: 5,
+    trainViews: 8,
+    testViews: 1,
+    config: {
+      iterations: 16,
+      priorViews: 1,
+      stepEvery: 1,
+      lossEvery: 4,
+      renderSizes: [
+        { from: 0, size: 32 },
+        { from: 0.5, size: 64 },
+      ],
+      densify: { ...tiny.densify!, interval: 4, from: 4, until: 100 },
+      opacityResetInterval: 6,
+    },
+  });
+  const sizes = messages.slice(from).flatMap((m) => (m.type === 'step' && m.stage === 'static' ? [[m.iter, m.size]] : []));
+  t.deepEqual(sizes, Array.from({ length: 16 }, (_, i) => [i + 1, i + 1 < 8 ? 32 : 64]));
+  t.is(r.evalSize, 64);
+  // Not after the last iteration: nothing would train what it adds.
+  t.deepEqual(r.densify.map((d) => d.iter), [4, 8, 12]);
+  t.deepEqual(r.lossCurve.map((p) => p.iter), [1, 4, 8, 12, 16]);
+  t.true(Number.isFinite(r.psnrTest));
+  if (r.timings?.method === 'timestamp') t.true((r.timings.samples.opacity_reset?.length ?? 0) === 2, 'opacity reset at 6 and 12');
+});
+
 test('trainStepBench times one training iteration', async (t) => {
   await Promise.allSettled([oracle, reference]);
   const r = await session.run<TrainStepBenchResult>('trainStepBench', { gaussians: 1000, size: 64, timeMs: 10, minIterations: 3 });
