@@ -133,6 +133,7 @@ export function initialGaussians(config: Pick<StaticStageConfig, 'init' | 'shDeg
   const { points: n, radius, opacity } = config.init;
   const rnd = seededRandom(seed);
   const p = emptyParams(n, config.shDegree);
+  const shRow = p.sh.length / n;
   for (let i = 0; i < n; i++) {
     const phi = rnd() * 2 * Math.PI;
     const cosTheta = rnd() * 2 - 1;
@@ -141,8 +142,7 @@ export function initialGaussians(config: Pick<StaticStageConfig, 'init' | 'shDeg
     p.means.set([r * sinTheta * Math.cos(phi), r * sinTheta * Math.sin(phi), r * cosTheta], 3 * i);
     p.quats[4 * i] = 1;
     p.opacity_logits[i] = Math.log(opacity / (1 - opacity));
-    const k = p.sh.length / n;
-    for (let c = 0; c < 3; c++) p.sh[k * i + c] = rnd() / 255;
+    for (let c = 0; c < 3; c++) p.sh[shRow * i + c] = rnd() / 255;
   }
   const d2 = meanSquaredNeighbourDistance(p.means, n, 3);
   for (let i = 0; i < n; i++) p.log_scales.fill(Math.log(Math.sqrt(Math.max(d2[i]!, 1e-7))), 3 * i, 3 * i + 3);
