@@ -3,21 +3,10 @@
 // of that size would be, so tile and intersection counts grow realistically with N.
 import { emptyParams, type GaussianParams } from '../splat/model.ts';
 import { lookAtC2w, type CameraSpec } from '../splat/camera.ts';
-
-/** mulberry32: tiny, seedable, good enough for benchmark inputs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../pipeline/rng.ts';
 
 export function gaussianCloud(count: number, seed: number): GaussianParams {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const p = emptyParams(count, 0);
   const logScale = Math.log(0.6 * Math.cbrt(1 / Math.max(1, count)));
   for (let i = 0; i < count; i++) {

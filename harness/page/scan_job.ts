@@ -27,19 +27,23 @@ export const scanJob: Job = async (ctx, args) => {
   }
 };
 
-export interface ScanBenchRow {
-  variant: ScanVariant;
+/** What every keys-per-second benchmark row reports (scan, sort). */
+export interface KeysBenchRow {
   n: number;
   samples: number;
-  /** Wall time per scan: encode, submit and wait for the queue (what a caller sees). */
+  /** Wall time per call: encode, submit and wait for the queue (what a caller sees). */
   medianMs: number;
   p90Ms: number;
   keysPerSecond: number;
-  /** GPU time of the scan pass alone, from timestamp queries (or wall, see timing). */
+  /** GPU time of the kernel passes alone, from timestamp queries (or wall, see timing). */
   gpuMedianMs: number;
   gpuP90Ms: number;
   gpuKeysPerSecond: number;
   timing: 'timestamp' | 'wall';
+}
+
+export interface ScanBenchRow extends KeysBenchRow {
+  variant: ScanVariant;
 }
 
 /** args: { sizes: number[], variants?: ScanVariant[], timeMs?: number, minIterations?: number } */

@@ -6,6 +6,7 @@ import { RadixSortPlan, dispatchSort } from '../gpu/sort.ts';
 import { GpuTimer } from '../gpu/timer.ts';
 import { quantile, summarize } from '../util/stats.ts';
 import type { Job } from './context.ts';
+import type { KeysBenchRow } from './scan_job.ts';
 
 const PAIR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -85,26 +86,15 @@ export const sortJob: Job = async (ctx, args) => {
   }
 };
 
-export interface SortBenchRow {
-  n: number;
+export interface SortBenchRow extends KeysBenchRow {
   keyBits: number;
   passes: number;
   itemsPerThread: number;
   workgroupSize: number;
-  samples: number;
-  /** Wall time per sort: encode, restore the unsorted input, sort, wait for the queue. */
-  medianMs: number;
-  p90Ms: number;
-  keysPerSecond: number;
-  /** GPU time of the sort's passes alone, from timestamp queries (or wall, see timing). */
-  gpuMedianMs: number;
-  gpuP90Ms: number;
-  gpuKeysPerSecond: number;
   /** Fastest sort's GPU time: steadier than the median on a shared machine. */
   gpuMinMs: number;
   /** Median GPU time per sort of each stage (all passes together); timestamp timing only. */
   gpuStageMedianMs: Record<string, number>;
-  timing: 'timestamp' | 'wall';
   /** With args.verify: whether the last sort's output was the stable sort of the input. */
   verified: boolean | null;
 }

@@ -1,15 +1,11 @@
 // Seeded pseudo-random numbers for reproducible test data (mulberry32).
+import { seededRandom } from '../../harness/pipeline/rng.ts';
 
 /** A generator of uniformly distributed u32 values, fully determined by `seed`. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  // The pipeline's generator yields u32 / 2^32 exactly, so this is its raw u32 stream.
+  const next = seededRandom(seed);
+  return () => next() * 4294967296;
 }
 
 /**
