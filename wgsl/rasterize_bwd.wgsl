@@ -113,6 +113,7 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
   let py = pixel_centres_y(pix);
   let inside = pixels_inside(pix);
   let n_pixels = camera.size.x * camera.size.y;
+  init_reduce();
 
   // Pixels outside the image keep end = 0: no intersection index is below it.
   var trans = vec4f(1.0);

@@ -4,6 +4,8 @@
 // `subgroups` feature is missing. Compiled as rasterize_bwd.wgsl + this file +
 // splat_common.wgsl.
 
+fn init_reduce() {}
+
 fn reduce_splat_grad(slot: u32, g: SplatGrad) {
   if (!is_zero(g)) {
     add_grad_to_batch(slot, g);
