@@ -5,8 +5,10 @@
 // there every workgroupBarrier() switches through all of them, and workgroup
 // memory costs in proportion to its size per subgroup, so the batch size is a
 // trade: 128 splats per pair of barriers measured fastest (64 to 512 tried).
-// A thread skips the exp and the compositing of a splat none of its pixels can
-// see (skip_power), which halves the time of sparse tiles.
+// A thread skips the splats none of its pixels can see (outside the box of
+// skip_extent) in a tight loop of their own: SwiftShader runs a whole loop body or
+// if-branch even where no lane takes it, so skipping with an if or a continue saved
+// little there; the separate loop took rasterize from ~35 to ~27 ms (5k Gaussians, 128^2).
 //
 // Per pixel, over the tile's range of the sorted intersections (by depth):
 //   alpha = min(ALPHA_MAX, opacity * exp(power)), skipped if power > 0 or alpha < ALPHA_MIN;
@@ -27,7 +29,7 @@ const BATCH_SIZE: u32 = 128u;    // splats staged in workgroup memory per batch 
 @group(0) @binding(8) var<storage, read_write> depth_image: array<f32>;    // [H,W] alpha-weighted depth
 @group(0) @binding(9) var<storage, read_write> pixel_state: array<vec2u>;  // [H,W,2] (final transmittance as f32 bits, end of the contributing intersections)
 
-var<workgroup> batch_xy: array<vec4f, BATCH_SIZE>; // (x, y, skip_power(opacity), unused)
+var<workgroup> batch_xy: array<vec4f, BATCH_SIZE>; // (x, y, skip_extent(conic, opacity))
 var<workgroup> batch_conic_opacity: array<vec4f, BATCH_SIZE>;
 var<workgroup> batch_rgb_depth: array<vec4f, BATCH_SIZE>;
 var<workgroup> tile_range: vec2u;
@@ -75,19 +77,32 @@ fn rasterize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
       let g = sorted_gaussians[first + s];
       let xyd = xy_depth[g];
       let co = conic_opacity[g];
-      batch_xy[s] = vec4f(xyd.xy, skip_power(co.w), 0.0);
+      batch_xy[s] = vec4f(xyd.xy, skip_extent(co));
       batch_conic_opacity[s] = co;
       batch_rgb_depth[s] = vec4f(rgb[g].xyz, xyd.z);
     }
     workgroupBarrier();
     // (No `continue` for finished threads: a non-uniform continue would make the barriers above non-uniform.)
-    for (var s = 0u; s < batch_len && !finished; s++) {
+    var s = 0u;
+    loop {
+      // Skip the splats none of this thread's pixels may reach (skip_extent) in a loop
+      // of its own: SwiftShader pays for a whole loop body or if-branch even where no lane runs it.
+      loop {
+        if (s >= batch_len) {
+          break;
+        }
+        let xy = batch_xy[s];
+        if (block_meets_box(px, py, xy.xy, xy.zw)) {
+          break;
+        }
+        s++;
+      }
+      if (s >= batch_len || finished) {
+        break;
+      }
       let xy = batch_xy[s];
       let co = batch_conic_opacity[s];
       let power = gaussian_power(co.xyz, px - xy.x, py - xy.y);
-      if (!any(!done & (power >= vec4f(xy.z)))) {
-        continue;
-      }
       let alpha = min(vec4f(ALPHA_MAX), co.w * exp(power));
       let hit = !done & (power <= vec4f(0.0)) & (alpha >= vec4f(ALPHA_MIN));
       let next_trans = trans * (1.0 - alpha);
@@ -106,6 +121,7 @@ fn rasterize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index)
         finished = true;
         atomicAdd(&threads_done, 1u);
       }
+      s++;
     }
   }
 

@@ -17,8 +17,9 @@
 // batch each row is added once to the global gradient with a compare-exchange
 // loop. Global atomics thus number (intersections x GRAD_STRIDE), rarely
 // contended; the summation order, and so the last bits, may vary between runs.
-// As in rasterize, a thread skips splats none of its pixels can see (skip_power)
-// and batches stay small: workgroup memory is costly on SwiftShader.
+// As in rasterize, a group (subgroup, or thread without subgroups) skips the
+// splats none of its pixels can see (skip_extent) in a loop of its own (~63 ->
+// ~40 ms on SwiftShader), and batches stay small: workgroup memory is costly there.
 
 const BWD_BATCH_SIZE: u32 = 64u; // splats per batch (84 bytes of workgroup memory each); measured best on SwiftShader (32-256 tried)
 
@@ -31,7 +32,7 @@ const BWD_BATCH_SIZE: u32 = 64u; // splats per batch (84 bytes of workgroup memo
 @group(0) @binding(8) var<storage, read> d_pixels: array<f32>;               // [H,W,4] d loss / d (r, g, b, alpha), then [H,W] d loss / d depth
 @group(0) @binding(9) var<storage, read_write> grad_splat: array<atomic<u32>>; // [N, GRAD_STRIDE] f32 bits, accumulated
 
-var<workgroup> batch_xy: array<vec4f, BWD_BATCH_SIZE>; // (x, y, skip_power(opacity), unused)
+var<workgroup> batch_xy: array<vec4f, BWD_BATCH_SIZE>; // (x, y, skip_extent(conic, opacity))
 var<workgroup> batch_conic_opacity: array<vec4f, BWD_BATCH_SIZE>;
 var<workgroup> batch_rgb_depth: array<vec4f, BWD_BATCH_SIZE>;
 var<workgroup> batch_gaussian: array<u32, BWD_BATCH_SIZE>;
@@ -137,7 +138,8 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
     }
   }
   // Start at the tile's latest contributing intersection, not its range end.
-  atomicMax(&max_end, max(max(end.x, end.y), max(end.z, end.w)));
+  let thread_end = max(max(end.x, end.y), max(end.z, end.w));
+  atomicMax(&max_end, thread_end);
   if (lid == 0u) {
     tile_span.x = tile_ranges[tile.y * params.tiles_x + tile.x].x;
   }
@@ -164,24 +166,42 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
       let xyd = xy_depth[g];
       batch_gaussian[s] = g;
       let co = conic_opacity[g];
-      batch_xy[s] = vec4f(xyd.xy, skip_power(co.w), 0.0);
+      batch_xy[s] = vec4f(xyd.xy, skip_extent(co));
       batch_conic_opacity[s] = co;
       batch_rgb_depth[s] = vec4f(rgb[g].xyz, xyd.z);
     }
     workgroupBarrier();
-    // Every thread runs every slot, so reduce_splat_grad sees uniform control flow.
-    for (var s = batch_len; s > 0u; s--) {
-      let j = s - 1u;
+    // A group (a subgroup, or a thread without subgroups: see group_any) visits
+    // only the slots one of its pixels may reach, so reduce_splat_grad sees
+    // group-uniform control flow. The skipping is a loop of its own: SwiftShader
+    // pays for a whole loop body or if-branch even where no lane runs it.
+    var s = batch_len;
+    loop {
+      loop {
+        if (s == 0u) {
+          break;
+        }
+        let xy = batch_xy[s - 1u];
+        if (group_any(lo + s - 1u < thread_end && block_meets_box(px, py, xy.xy, xy.zw))) {
+          break;
+        }
+        s--;
+      }
+      if (s == 0u) {
+        break;
+      }
+      s--;
+      let j = s;
       let xy = batch_xy[j];
       let co = batch_conic_opacity[j];
       let c = batch_rgb_depth[j];
       let dx = px - xy.x;
       let dy = py - xy.y;
       let power = gaussian_power(co.xyz, dx, dy);
-      // Zero unless a pixel of this thread may composite the splat (see skip_power).
+      // Zero unless a pixel of this thread may composite the splat (see skip_extent).
       // (Initialised explicitly: SwiftShader kept the previous iteration's value without it.)
       var g = SplatGrad(vec4f(0.0), vec4f(0.0), vec2f(0.0));
-      if (any((vec4u(lo + j) < end) & (power >= vec4f(xy.z)))) {
+      if (lo + j < thread_end && block_meets_box(px, py, xy.xy, xy.zw)) {
         let vis = exp(power);
         let raw_alpha = co.w * vis;
         let alpha = min(vec4f(ALPHA_MAX), raw_alpha);

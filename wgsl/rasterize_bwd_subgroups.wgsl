@@ -16,7 +16,13 @@ fn init_reduce() {
   lanes = subgroupAdd(1u);
 }
 
-// Called by every thread of the workgroup for every slot (uniform control flow);
+// Whether any lane of the subgroup has x.
+@diagnostic(off, subgroup_uniformity)
+fn group_any(x: bool) -> bool {
+  return subgroupAny(x);
+}
+
+// Called by every thread of the subgroup for the same slots (uniform control flow);
 // the early return is subgroup-uniform, which the analysis cannot see.
 @diagnostic(off, subgroup_uniformity)
 fn reduce_splat_grad(slot: u32, g: SplatGrad) {

@@ -6,6 +6,10 @@
 
 fn init_reduce() {}
 
+fn group_any(x: bool) -> bool {
+  return x;
+}
+
 fn reduce_splat_grad(slot: u32, g: SplatGrad) {
   if (!is_zero(g)) {
     add_grad_to_batch(slot, g);

@@ -149,10 +149,33 @@ fn tile_of_key(key: u32) -> u32 {
 }
 
 // A power below this cannot reach ALPHA_MIN at this opacity (with a margin, so
-// that the exact test after it still makes every decision): the raster kernels
-// skip the exp and the compositing of such splats, identically forward and backward.
+// that the exact test after it still makes every decision); the raster kernels
+// skip splats outside the box of skip_extent below, identically forward and backward.
 fn skip_power(opacity: f32) -> f32 {
   return log(ALPHA_MIN / opacity) - 0.01;
+}
+
+// Half-widths (x, y) of a box about the mean outside which power < skip_power(opacity)
+// (with a margin): d^T conic d <= t reaches |dx| <= sqrt(t (conic^-1)_xx). Negative where
+// no pixel can reach ALPHA_MIN; unbounded for a degenerate conic.
+fn skip_extent(co: vec4f) -> vec2f {
+  let t = -2.0 * skip_power(co.w);
+  let det = co.x * co.z - co.y * co.y;
+  if (!(det > 0.0)) {
+    return vec2f(3.0e38);
+  }
+  if (!(t > 0.0)) {
+    return vec2f(-1.0);
+  }
+  return sqrt(t * vec2f(co.z, co.x) / det) * 1.01 + 0.01;
+}
+
+// Whether the 2x2 block with pixel centres px, py (lanes as in block_pixels) meets the box
+// of half-widths ext about xy.
+fn block_meets_box(px: vec4f, py: vec4f, xy: vec2f, ext: vec2f) -> bool {
+  let lo = vec2f(px.x, py.x);
+  let hi = vec2f(px.y, py.z);
+  return all(abs(clamp(xy, lo, hi) - xy) <= ext);
 }
 
 // Exponent of the 2-D Gaussian at offset d = pixel - mean (<= 0 inside the ellipse).
