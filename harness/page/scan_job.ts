@@ -42,6 +42,23 @@ export interface KeysBenchRow {
   timing: 'timestamp' | 'wall';
 }
 
+/** The keys/s fields of a row from per-call wall and GPU samples (ms) of n keys. */
+export function keysBenchStats(n: number, wall: number[], gpu: number[], timing: 'timestamp' | 'wall'): KeysBenchRow {
+  const w = summarize(wall);
+  const g = summarize(gpu);
+  return {
+    n,
+    samples: wall.length,
+    medianMs: w.medianMs,
+    p90Ms: quantile(wall, 0.9),
+    keysPerSecond: n / (w.medianMs / 1000),
+    gpuMedianMs: g.medianMs,
+    gpuP90Ms: g.p90Ms,
+    gpuKeysPerSecond: n / (g.medianMs / 1000),
+    timing,
+  };
+}
+
 export interface ScanBenchRow extends KeysBenchRow {
   variant: ScanVariant;
 }
@@ -82,20 +99,7 @@ export const scanBenchJob: Job = async (ctx, args) => {
         const gpuTimes = (await timer.collect()).samples.scan ?? [];
         // Drop the warm-up passes so GPU and wall statistics cover the same runs.
         const gpu = gpuTimes.slice(Math.max(0, gpuTimes.length - wall.length));
-        const w = summarize(wall);
-        const g = summarize(gpu);
-        rows.push({
-          variant,
-          n,
-          samples: wall.length,
-          medianMs: w.medianMs,
-          p90Ms: quantile(wall, 0.9),
-          keysPerSecond: n / (w.medianMs / 1000),
-          gpuMedianMs: g.medianMs,
-          gpuP90Ms: g.p90Ms,
-          gpuKeysPerSecond: n / (g.medianMs / 1000),
-          timing: timer.method,
-        });
+        rows.push({ variant, ...keysBenchStats(n, wall, gpu, timer.method) });
         ctx.emit({ type: 'step', stage: 'scan-bench', iter: ++step, of: sizes.length * variants.length, n, variant });
         timer.destroy();
         plan.destroy();

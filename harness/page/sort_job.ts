@@ -4,9 +4,9 @@ import { Bench } from 'tinybench';
 import { readU32, uploadBuffer } from '../gpu/readback.ts';
 import { RadixSortPlan, dispatchSort } from '../gpu/sort.ts';
 import { GpuTimer } from '../gpu/timer.ts';
-import { quantile, summarize } from '../util/stats.ts';
+import { quantile } from '../util/stats.ts';
 import type { Job } from './context.ts';
-import type { KeysBenchRow } from './scan_job.ts';
+import { keysBenchStats, type KeysBenchRow } from './scan_job.ts';
 
 const PAIR_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -193,24 +193,14 @@ export const sortBenchJob: Job = async (ctx, args) => {
       }
       const runs = Math.min(...Object.values(stages).map((v) => v.length));
       const gpu = Array.from({ length: runs }, (_, i) => Object.values(stages).reduce((a, v) => a + v[v.length - runs + i]!, 0));
-      const w = summarize(wall);
-      const g = summarize(gpu);
       rows.push({
-        n,
+        ...keysBenchStats(n, wall, gpu, timer.method),
         keyBits,
         passes: plan.passes,
         itemsPerThread: plan.itemsPerThread,
         workgroupSize: plan.workgroupSize,
-        samples: wall.length,
-        medianMs: w.medianMs,
-        p90Ms: quantile(wall, 0.9),
-        keysPerSecond: n / (w.medianMs / 1000),
-        gpuMedianMs: g.medianMs,
-        gpuP90Ms: g.p90Ms,
-        gpuKeysPerSecond: n / (g.medianMs / 1000),
-        gpuMinMs: g.minMs,
+        gpuMinMs: Math.min(...gpu),
         gpuStageMedianMs: timer.method === 'timestamp' ? Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, quantile(v, 0.5)])) : {},
-        timing: timer.method,
         verified,
       });
       ctx.emit({ type: 'step', stage: 'sort-bench', iter: ++step, of: sizes.length, n });

@@ -35,29 +35,22 @@ interface MicrobenchConfig {
   renderCases: { gaussians: number; size: number }[];
 }
 
+/** The grid: 10k and 100k Gaussians at 128² and 512². */
+const RENDER_CASES = [10_000, 100_000].flatMap((gaussians) => [128, 512].map((size) => ({ gaussians, size })));
+
 const CONFIGS: Record<Preset, MicrobenchConfig> = {
   tiny: { timeMs: 100, minIterations: 2, renderIterations: 1, renderCases: [{ gaussians: 10_000, size: 128 }] },
   small: {
     timeMs: 1000,
     minIterations: 5,
     renderIterations: 3,
-    renderCases: [
-      { gaussians: 10_000, size: 128 },
-      { gaussians: 10_000, size: 512 },
-      { gaussians: 100_000, size: 128 },
-      { gaussians: 100_000, size: 512 },
-    ],
+    renderCases: RENDER_CASES,
   },
   paper: {
     timeMs: 2000,
     minIterations: 20,
     renderIterations: 20,
-    renderCases: [
-      { gaussians: 10_000, size: 128 },
-      { gaussians: 10_000, size: 512 },
-      { gaussians: 100_000, size: 128 },
-      { gaussians: 100_000, size: 512 },
-    ],
+    renderCases: RENDER_CASES,
   },
 };
 
