@@ -2,6 +2,7 @@
 import type { Job } from './context.ts';
 import { adamJob } from './adam_job.ts';
 import { densifyJob } from './densify_job.ts';
+import { gtRenderJob } from './gt_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
 import { renderBenchJob, renderJob } from './render_job.ts';
@@ -24,6 +25,7 @@ export const JOBS: Record<string, Job> = {
   render: renderJob,
   renderBench: renderBenchJob,
   staticStage: staticStageJob,
+  gtRender: gtRenderJob,
   trainStepBench: trainStepBenchJob,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
