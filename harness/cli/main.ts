@@ -2,6 +2,7 @@
 // (0 success, 1 failed run or regression, 2 bad usage or input).
 import { benchCommand, BENCH_HELP } from './commands/bench.ts';
 import { buildCommand, BUILD_HELP } from './commands/build.ts';
+import { datasetsCommand, DATASETS_HELP } from './commands/datasets.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
 import { microbenchCommand, MICROBENCH_HELP } from './commands/microbench.ts';
 import { UsageError } from './args.ts';
@@ -11,6 +12,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'the main job: run the benchmark suite and write reports/<run-id>/' },
   microbench: { run: microbenchCommand, help: MICROBENCH_HELP, summary: 'kernel microbenchmarks: scan, sort, render forward/backward, one training iteration' },
+  datasets: { run: datasetsCommand, help: DATASETS_HELP, summary: 'render the procedural scenes into dataset folders (make) or a contact sheet (preview)' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
 };
 
