@@ -11,7 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserSession } from '../harness/browser/session.ts';
-import { gtCamera, gtProject, MSAA4_POSITIONS, type MeshData, type TextureData } from '../harness/gt/mesh.ts';
+import type { MeshData, TextureData } from '../harness/gt/mesh.ts';
+import { parseObj, rasterSilhouette, silhouetteIou } from './helpers/silhouette.ts';
 import { COMPLETE_MARKER, ensureTinyScene } from '../datasets/cache.ts';
 import { loadDataset } from '../datasets/dataset.ts';
 import { readPng } from '../datasets/formats/png.ts';
@@ -122,18 +123,6 @@ test('the written folder loads back: counts, times, sizes, file paths, image-to-
   t.is(readdirSync(join(dir, 'image2video', 'frames')).filter((f) => f.endsWith('.png')).length, 32);
 });
 
-function parseObj(text: string) {
-  const v: number[][] = [], vt: number[][] = [], vn: number[][] = [], f: number[][][] = [];
-  for (const line of text.split('\n')) {
-    const [k, ...a] = line.trim().split(/\s+/);
-    if (k === 'v') v.push(a.map(Number));
-    else if (k === 'vt') vt.push(a.map(Number));
-    else if (k === 'vn') vn.push(a.map(Number));
-    else if (k === 'f') f.push(a.map((x) => x.split('/').map(Number)));
-  }
-  return { v, vt, vn, f };
-}
-
 test('OBJ frames parse, indices in range; mtl and texture present', (t) => {
   const files = readdirSync(join(dir, 'meshes')).filter((f) => f.endsWith('.obj')).sort();
   t.is(files.length, 32);
@@ -154,52 +143,14 @@ test('OBJ frames parse, indices in range; mtl and texture present', (t) => {
   t.true(existsSync(join(dir, 'meshes', 'texture.png')));
 });
 
-/**
- * CPU rasterisation of the projected triangles (either winding) at WebGPU's 4 standard
- * sample positions, the renderer's MSAA pattern: a pixel is in the silhouette when at
- * least 2 of its 4 samples are covered, i.e. when its rendered alpha (2/4 -> 128/255 in
- * the 8-bit PNG) is > 0.5. Pixel-centre sampling would disagree on every pixel an edge
- * halves, a systematic one-pixel rim.
- */
-function rasterSilhouette(v: number[][], faces: number[][][], c2w: number[], fovx: number, res: number): Uint8Array {
-  const cam = gtCamera({ c2w, fovx, width: res, height: res });
-  const px = v.map((p) => gtProject(cam, p));
-  const hits = new Uint8Array(res * res * 4);
-  for (const face of faces) {
-    const [a, b, c] = face.map((x) => px[x[0]! - 1]! as number[]) as unknown as [number[], number[], number[]];
-    const area = (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
-    if (area === 0) continue;
-    const x0 = Math.max(0, Math.floor(Math.min(a[0]!, b[0]!, c[0]!))), x1 = Math.min(res - 1, Math.ceil(Math.max(a[0]!, b[0]!, c[0]!)));
-    const y0 = Math.max(0, Math.floor(Math.min(a[1]!, b[1]!, c[1]!))), y1 = Math.min(res - 1, Math.ceil(Math.max(a[1]!, b[1]!, c[1]!)));
-    for (let y = y0; y <= y1; y++) for (let x = x0; x <= x1; x++) {
-      MSAA4_POSITIONS.forEach(([sx, sy], k) => {
-        const p = [x + sx, y + sy];
-        const e = (u: number[], w: number[]) => ((w[0]! - u[0]!) * (p[1]! - u[1]!) - (w[1]! - u[1]!) * (p[0]! - u[0]!)) / area;
-        if (e(a, b) >= 0 && e(b, c) >= 0 && e(c, a) >= 0) hits[4 * (y * res + x) + k] = 1;
-      });
-    }
-  }
-  const mask = new Uint8Array(res * res);
-  for (let p = 0; p < res * res; p++) mask[p] = hits[4 * p]! + hits[4 * p + 1]! + hits[4 * p + 2]! + hits[4 * p + 3]! >= 2 ? 1 : 0;
-  return mask;
-}
-
 test('rendered alpha of input frames matches the OBJ silhouette (IoU >= 0.98)', async (t) => {
   const ds = await loadDataset(dir);
   const input = ds.c4d!.input;
   for (const i of [0, 9, 20]) {
     const obj = parseObj(readFileSync(join(dir, 'meshes', `frame_${String(i).padStart(3, '0')}.obj`), 'utf8'));
-    const mask = rasterSilhouette(obj.v, obj.f, input.frames[i]!.c2w, input.fovx, RES);
-    const img = await readPng(input.frames[i]!.file);
-    let inter = 0, union = 0, area = 0;
-    for (let p = 0; p < RES * RES; p++) {
-      const a = img.rgba[4 * p + 3]! > 0.5 ? 1 : 0;
-      inter += a & mask[p]!;
-      union += a | mask[p]!;
-      area += mask[p]!;
-    }
+    const { iou, area } = silhouetteIou(await readPng(input.frames[i]!.file), rasterSilhouette(obj.v, obj.f, input.frames[i]!.c2w, input.fovx, RES));
     t.true(area > 200, `frame ${i}: silhouette area ${area}`);
-    t.true(inter / union >= 0.98, `frame ${i}: IoU ${inter / union}`);
+    t.true(iou >= 0.98, `frame ${i}: IoU ${iou}`);
   }
 });
 
