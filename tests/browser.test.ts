@@ -156,7 +156,9 @@ test('a call that never resolves rejects with CallTimeoutError after its timeout
   // A timeout fails only that call.
   t.is(await shared.evaluate(() => 'still alive', { timeoutMs: 10_000 }), 'still alive');
   const jobErr = await t.throwsAsync(
-    shared.run('timerCheck', { n: 1 << 14, repeats: 3 }, { timeoutMs: 1 }),
+    // Seconds of GPU work against a 100 ms timeout: a 1 ms timeout could lose the race
+    // to a fast job on a loaded machine, where the timer callback runs late.
+    shared.run('timerCheck', { n: 1 << 22, repeats: 40 }, { timeoutMs: 100 }),
     { instanceOf: CallTimeoutError },
   );
   t.regex(jobErr!.message, /page job 'timerCheck'/);
