@@ -8,6 +8,7 @@
 //   meshes/frame_NNN.obj + scene.mtl + texture.png          (ground truth, one per input frame)
 //   image2video/image.png + image2video/frames/frame_NNN.png (image-to-4D pair)
 // Cameras are Blender / OpenGL camera-to-world matrices (look-at, +Y up, +Z backwards).
+import { seededRandom } from '../harness/pipeline/rng.ts';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserSession } from '../harness/browser/session.ts';
@@ -47,18 +48,6 @@ export interface ViewSpec {
   c2w: number[][];
 }
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Camera-to-world looking at the origin from (azimuth, elevation) in degrees; azimuth 0 is +Z (front). */
 export function orbitC2w(azimuthDeg: number, elevationDeg: number, radius: number): number[][] {
   const az = (azimuthDeg * Math.PI) / 180;
@@ -79,7 +68,7 @@ export function orbitC2w(azimuthDeg: number, elevationDeg: number, radius: numbe
 
 /** Every camera of a scene folder, deterministic from the seed. */
 export function sceneViews(seed: number): Record<'train' | 'val' | 'test' | 'input' | 'eval', ViewSpec[]> {
-  const rand = rng(seed ^ 0x9e3779b9);
+  const rand = seededRandom(seed ^ 0x9e3779b9);
   const randomView = (time: number): ViewSpec => {
     const az = rand() * 360;
     const el = -30 + rand() * 60;
