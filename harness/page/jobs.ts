@@ -2,9 +2,12 @@
 import type { Job } from './context.ts';
 import { adamJob } from './adam_job.ts';
 import { densifyJob } from './densify_job.ts';
+import { DYNAMIC_JOBS } from './dynamic_job.ts';
 import { gtRenderJob } from './gt_job.ts';
+import { HEXPLANE_JOBS } from './hexplane_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
+import { MLP_JOBS } from './mlp_job.ts';
 import { renderBenchJob, renderJob } from './render_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
 import { sortJob, sortBenchJob } from './sort_job.ts';
@@ -27,6 +30,9 @@ export const JOBS: Record<string, Job> = {
   staticStage: staticStageJob,
   gtRender: gtRenderJob,
   trainStepBench: trainStepBenchJob,
+  ...HEXPLANE_JOBS,
+  ...MLP_JOBS,
+  ...DYNAMIC_JOBS,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();
