@@ -5,6 +5,9 @@ import { buildCommand, BUILD_HELP } from './commands/build.ts';
 import { datasetsCommand, DATASETS_HELP } from './commands/datasets.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
 import { microbenchCommand, MICROBENCH_HELP } from './commands/microbench.ts';
+import { runCommand, RUN_HELP } from './commands/run.ts';
+import { DatasetError } from '../../datasets/validate.ts';
+import { RunInputError } from '../runner/inputs.ts';
 import { UsageError } from './args.ts';
 import { OutputDirError } from '../report/run_dir.ts';
 
@@ -12,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'the main job: run the benchmark suite and write reports/<run-id>/' },
   microbench: { run: microbenchCommand, help: MICROBENCH_HELP, summary: 'kernel microbenchmarks: scan, sort, render forward/backward, one training iteration' },
+  run: { run: runCommand, help: RUN_HELP, summary: 'a 4D pipeline on a dataset: image-to-4d | video-to-4d | dnerf, one or more methods' },
   datasets: { run: datasetsCommand, help: DATASETS_HELP, summary: 'render the procedural scenes into dataset folders (make) or a contact sheet (preview)' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
 };
@@ -47,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return await entry.run(rest);
   } catch (err) {
     const e = err as Error;
-    if (e instanceof UsageError || e instanceof OutputDirError) {
+    if (e instanceof UsageError || e instanceof OutputDirError || e instanceof DatasetError || e instanceof RunInputError) {
       process.stderr.write(`${e.message}\n(see dg4d ${command} --help)\n`);
       return 2;
     }

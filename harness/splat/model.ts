@@ -73,7 +73,24 @@ export class GaussianModel {
     readonly shDegree: number,
     readonly params: Record<ParamGroup, GPUBuffer>,
     readonly grads: Record<ParamGroup, GPUBuffer>,
+    /** False for views over buffers owned elsewhere (see view()). */
+    private readonly owns = true,
   ) {}
+
+  /**
+   * A model over buffers owned elsewhere: the dynamic stage renders deformed
+   * means, scales and rotations with the canonical opacity and colour. The
+   * buffers must hold `count` rows of each group; destroy() leaves them alone.
+   */
+  static view(device: GPUDevice, count: number, shDegree: number, params: Record<ParamGroup, GPUBuffer>, grads: Record<ParamGroup, GPUBuffer>): GaussianModel {
+    for (const g of PARAM_GROUPS) {
+      const bytes = count * groupWidth(g, shDegree) * 4;
+      for (const [what, b] of [['params', params[g]], ['grads', grads[g]]] as const) {
+        if (!b || b.size < bytes) throw new Error(`model view: ${what}.${g} holds ${b?.size ?? 0} bytes, ${count} rows need ${bytes}`);
+      }
+    }
+    return new GaussianModel(device, count, count, shDegree, params, grads, false);
+  }
 
   static create(device: GPUDevice, p: GaussianParams, capacity = p.count): GaussianModel {
     validateParams(p);
@@ -114,6 +131,7 @@ export class GaussianModel {
   }
 
   destroy(): void {
+    if (!this.owns) return;
     for (const g of PARAM_GROUPS) {
       this.params[g].destroy();
       this.grads[g].destroy();

@@ -1,0 +1,147 @@
+// The methods a run compares (`--method`) and their dynamic-stage settings per
+// preset. Pure data, importable from Node and from the page.
+//
+//   dg4d             DreamGaussian4D: HexPlane field, T frames x 4 views per iteration
+//   dg4d-fast        DG4D's "Ours-Fast": 16 frames, 1 view per iteration
+//   deformable-3dgs  Deformable 3D Gaussians: MLP field with positional encoding,
+//                    warm-up, annealed time noise (AST), 0.8 L1 + 0.2 D-SSIM
+//   static           the static stage alone, shown at every time (the baseline)
+//
+// `paper` follows /work/shared/paper-settings.md; `small` and `tiny` scale the
+// schedules and networks down for CPU machines and say how beside each value.
+import type { LrSchedule } from '../splat/adam_ref.ts';
+import type { ParamGroup } from '../splat/model.ts';
+import type { DynamicStageConfig } from './dynamic_stage.ts';
+import { DG4D_LOSS_SCALE, type PresetName, staticStageConfig, type StaticStageConfig } from './presets.ts';
+
+export const METHODS = ['dg4d', 'dg4d-fast', 'deformable-3dgs', 'static'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+/** Which field a method trains; `options` are shallow overrides of the field's preset config. */
+export type FieldSpec = { kind: 'hexplane'; options: Record<string, unknown> } | { kind: 'mlp'; options: Record<string, unknown> };
+
+export interface MethodConfig {
+  method: MethodName;
+  preset: PresetName;
+  static: StaticStageConfig;
+  /** The static stage's oracle draws from the training views nearest in time to the reference frame: this many. */
+  staticViews: number;
+  /** null for `static`. */
+  dynamic: DynamicStageConfig | null;
+  field: FieldSpec | null;
+}
+
+const exponential = (lrInit: number, lrFinal: number, maxSteps: number): LrSchedule => ({ kind: 'exponential', lrInit, lrFinal, maxSteps });
+const constant = (lr: number): LrSchedule => ({ kind: 'constant', lr });
+
+/** Canonical rates while the field trains: the static stage's, ten times smaller for the means (they only refine). */
+function jointLr(iterations: number, s: StaticStageConfig): Record<ParamGroup, LrSchedule> {
+  return {
+    means: exponential(1e-3, 1e-5, iterations),
+    sh: constant((s.lr.sh as { lr: number }).lr / 2),
+    opacity_logits: constant(0.01),
+    log_scales: constant(0.002),
+    quats: constant(0.002),
+  };
+}
+
+/** Deformable 3DGS's canonical rates (position 1.6e-4 -> 1.6e-6 times its scene extent, ~5 on D-NeRF). */
+function deformableLr(iterations: number): Record<ParamGroup, LrSchedule> {
+  return {
+    means: exponential(1.6e-4 * 5, 1.6e-6 * 5, iterations),
+    sh: constant(0.0025),
+    opacity_logits: constant(0.05),
+    log_scales: constant(0.001),
+    quats: constant(0.001),
+  };
+}
+
+interface Schedule {
+  iterations: number;
+  renderSize: number;
+  /** 0: all frames. */
+  frames: number;
+  views: number;
+}
+
+/** Per preset: DG4D's iterations, frames and views per iteration; the CPU presets cut them. */
+const DG4D_SCHEDULE: Record<PresetName, Schedule> = {
+  paper: { iterations: 500, renderSize: 512, frames: 0, views: 4 },
+  small: { iterations: 200, renderSize: 128, frames: 2, views: 2 },
+  tiny: { iterations: 200, renderSize: 64, frames: 2, views: 2 },
+};
+const DG4D_FAST_SCHEDULE: Record<PresetName, Schedule> = {
+  paper: { iterations: 500, renderSize: 512, frames: 16, views: 1 },
+  small: { iterations: 200, renderSize: 128, frames: 2, views: 1 },
+  tiny: { iterations: 200, renderSize: 64, frames: 2, views: 1 },
+};
+/** Deformable 3DGS trains one view per iteration for 40k iterations; the CPU presets use 4 per iteration for far fewer. */
+const DEFORMABLE_SCHEDULE: Record<PresetName, Schedule> = {
+  paper: { iterations: 40_000, renderSize: 512, frames: 1, views: 1 },
+  small: { iterations: 200, renderSize: 128, frames: 2, views: 2 },
+  tiny: { iterations: 200, renderSize: 64, frames: 2, views: 2 },
+};
+
+/** The HexPlane per preset (paper: Consistent4D's [32,32,32,T], one scale, 32 features, width 64). */
+const HEXPLANE_OPTIONS: Record<PresetName, Record<string, unknown>> = {
+  paper: {},
+  small: { resolution: [16, 16, 16, 0], features: 16, width: 32 },
+  tiny: { resolution: [16, 16, 16, 0], features: 16, width: 32 },
+};
+/** The MLP per preset (paper: 8 x 256, skip at 4). */
+const MLP_OPTIONS: Record<PresetName, Record<string, unknown>> = {
+  paper: {},
+  small: { depth: 4, width: 64, skipAt: 2 },
+  tiny: { depth: 4, width: 64, skipAt: 2 },
+};
+
+export function methodConfig(method: MethodName, preset: PresetName): MethodConfig {
+  if (!(METHODS as readonly string[]).includes(method)) throw new Error(`unknown method '${String(method)}' (known: ${METHODS.join(', ')})`);
+  const s = staticStageConfig(preset);
+  const staticViews = preset === 'paper' ? 16 : 12;
+  if (method === 'static') return { method, preset, static: s, staticViews, dynamic: null, field: null };
+  const base = {
+    background: s.background,
+    lossEvery: s.lossEvery,
+    stepEvery: s.stepEvery,
+    frames: 32,
+    poseNoise: null,
+  };
+  if (method === 'deformable-3dgs') {
+    const sch = DEFORMABLE_SCHEDULE[preset];
+    const dssim = { rgbL1: 0.8, dssim: 0.2 };
+    const dynamic: DynamicStageConfig = {
+      ...base,
+      iterations: sch.iterations,
+      renderSize: sch.renderSize,
+      framesPerIteration: sch.frames,
+      priorViews: sch.views,
+      loss: { reference: dssim, prior: dssim, stepRatio: false },
+      canonical: 'joint',
+      canonicalLr: deformableLr(sch.iterations),
+      // 3k of 40k iterations; AST over the first half (tau 20k of 40k).
+      warmup: Math.round(sch.iterations * 0.075),
+      ast: { beta: 0.1, tau: Math.round(sch.iterations / 2) },
+    };
+    return { method, preset, static: s, staticViews, dynamic, field: { kind: 'mlp', options: { ...MLP_OPTIONS[preset], lrSteps: sch.iterations } } };
+  }
+  const sch = method === 'dg4d' ? DG4D_SCHEDULE[preset] : DG4D_FAST_SCHEDULE[preset];
+  const dynamic: DynamicStageConfig = {
+    ...base,
+    iterations: sch.iterations,
+    renderSize: sch.renderSize,
+    framesPerIteration: sch.frames,
+    priorViews: sch.views,
+    loss: {
+      // DG4D: 10000·r·MSE(rgb)/T + 1000·r·MSE(mask)/T at the reference view (weights / DG4D_LOSS_SCALE, see presets.ts).
+      reference: { rgbMse: 10_000 / DG4D_LOSS_SCALE, alphaMse: 1_000 / DG4D_LOSS_SCALE },
+      prior: { rgbMse: 1, alphaMse: 0.1 },
+      stepRatio: preset === 'paper',
+    },
+    canonical: 'joint',
+    canonicalLr: jointLr(sch.iterations, s),
+    warmup: 0,
+    ast: null,
+  };
+  return { method, preset, static: s, staticViews, dynamic, field: { kind: 'hexplane', options: HEXPLANE_OPTIONS[preset] } };
+}

@@ -1,0 +1,103 @@
+// Files of a 4D run directory (DESIGN.md "Outputs of a run"), shared by
+// `dg4d run` and `dg4d ablate`. Every file is written atomically.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { composite, writePng } from '../../datasets/formats/png.ts';
+import type { PipelineStaticResult } from '../page/dynamic_job.ts';
+import type { TimingSamples } from '../gpu/timer.ts';
+import { writeCsv } from '../report/csv.ts';
+import { writeFileAtomic } from '../report/atomic.ts';
+import { writePlyFile } from '../splat/ply.ts';
+import { summarize } from '../util/stats.ts';
+import type { EvalSet, RunInputs } from './inputs.ts';
+import type { VariantOutcome } from './pipeline_run.ts';
+
+export const STAGE_COLUMNS = ['stage', 'method', 'prior', 'preset', 'iterations', 'wall_ms', 'train_ms', 'iters_per_s', 'samples_per_iter', 'gaussians', 'field_parameters'];
+export const KERNEL_COLUMNS = ['stage', 'method', 'kernel', 'samples', 'median_ms', 'p90_ms', 'total_ms', 'timing'];
+export const METRIC_COLUMNS = ['method', 'prior', 'preset', 'set', 'view', 'time', 'psnr', 'ssim'];
+export const LOSS_COLUMNS = ['stage', 'method', 'iter', 'loss', 'alphaMse', 'objective', 'views'];
+
+function kernelRows(stage: string, method: string, timings: TimingSamples | null) {
+  return Object.entries(timings?.samples ?? {}).map(([kernel, samples]) => {
+    const st = summarize(samples);
+    return { stage, method, kernel, samples: st.count, median_ms: st.medianMs, p90_ms: st.p90Ms, total_ms: st.totalMs, timing: timings?.method ?? '' };
+  });
+}
+
+export interface RunFilesInput {
+  dir: string;
+  prior: string;
+  preset: string;
+  staticFit: PipelineStaticResult;
+  outcomes: VariantOutcome[];
+  inputs: RunInputs;
+  /** Columns of the summary table beyond the metrics (ablations: the switch). */
+  table: { title: string; markdown: string; csv: { rows: Record<string, string | number>[]; columns: string[] } };
+}
+
+/** stages.csv, kernels.csv, metrics.csv, loss.csv, results.md/.csv, static.ply and a contact sheet per variant. */
+export async function writeRunFiles(r: RunFilesInput): Promise<void> {
+  const { dir, prior, preset, staticFit } = r;
+  const s = staticFit;
+  await writePlyFile(join(dir, 'static.ply'), s.params);
+  const stages: Record<string, string | number>[] = [
+    { stage: 'static', method: 'all', prior, preset, iterations: s.iterations, wall_ms: s.wallMs, train_ms: s.trainMs, iters_per_s: s.iterations / (s.trainMs / 1000), samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' },
+  ];
+  for (const o of r.outcomes) {
+    const d = o.result.dynamic;
+    if (d) stages.push({ stage: 'dynamic', method: o.label, prior, preset, iterations: d.iterations, wall_ms: d.wallMs, train_ms: d.trainMs, iters_per_s: d.iterations / (d.trainMs / 1000), samples_per_iter: d.samplesPerIteration, gaussians: s.gaussians, field_parameters: d.fieldParameters });
+    stages.push({ stage: 'eval', method: o.label, prior, preset, iterations: 0, wall_ms: o.result.evalMs, train_ms: 0, iters_per_s: 0, samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' });
+  }
+  await writeCsv(join(dir, 'stages.csv'), stages, STAGE_COLUMNS);
+  await writeCsv(join(dir, 'kernels.csv'), [...kernelRows('static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows('dynamic', o.label, o.result.dynamic?.timings ?? null))], KERNEL_COLUMNS);
+  await writeCsv(
+    join(dir, 'metrics.csv'),
+    r.outcomes.flatMap((o) => o.scores.map((sc) => ({ method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
+    METRIC_COLUMNS,
+  );
+  await writeCsv(
+    join(dir, 'loss.csv'),
+    [
+      ...s.lossCurve.map((p) => ({ stage: 'static', method: 'all', ...p })),
+      ...r.outcomes.flatMap((o) => (o.result.dynamic?.lossCurve ?? []).map((p) => ({ stage: 'dynamic', method: o.label, ...p }))),
+    ],
+    LOSS_COLUMNS,
+  );
+  await writeFileAtomic(join(dir, 'results.md'), `${r.table.title}\n\n${r.table.markdown}\n`);
+  await writeCsv(join(dir, 'results.csv'), r.table.csv.rows, r.table.csv.columns);
+  await mkdir(join(dir, 'renders'), { recursive: true });
+  for (const o of r.outcomes) {
+    for (const [name, set] of Object.entries(r.inputs.eval)) {
+      const renders = o.renders[name];
+      if (renders?.length) await writePng(join(dir, 'renders', `${o.label}_${name}.png`), contactSheet(set, renders));
+    }
+  }
+}
+
+/**
+ * Ground truth above render for up to 8 views spread over the set: the first
+ * row composited on white, the second the render (already over white).
+ */
+export function contactSheet(set: EvalSet, renders: Float32Array[]): { width: number; height: number; rgba: Float32Array } {
+  const n = Math.min(8, renders.length);
+  const pick = Array.from({ length: n }, (_, i) => Math.floor((i * renders.length) / n));
+  const w = set.targets[0]!.width;
+  const h = set.targets[0]!.height;
+  const W = w * n;
+  const H = h * 2;
+  const rgba = new Float32Array(W * H * 4);
+  pick.forEach((k, col) => {
+    const rows = [composite(set.targets[k]!.rgba, 'white'), renders[k]!];
+    rows.forEach((img, row) => {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const src = 4 * (y * w + x);
+          const dst = 4 * ((row * h + y) * W + col * w + x);
+          for (let c = 0; c < 3; c++) rgba[dst + c] = Math.min(1, Math.max(0, img[src + c]!));
+          rgba[dst + 3] = 1;
+        }
+      }
+    });
+  });
+  return { width: W, height: H, rgba };
+}
