@@ -1,5 +1,6 @@
 // `dg4d <command>`: dispatch, usage, and the exit-code contract
 // (0 success, 1 failed run or regression, 2 bad usage or input).
+import { ablateCommand, ABLATE_HELP } from './commands/ablate.ts';
 import { benchCommand, BENCH_HELP } from './commands/bench.ts';
 import { buildCommand, BUILD_HELP } from './commands/build.ts';
 import { datasetsCommand, DATASETS_HELP } from './commands/datasets.ts';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   bench: { run: benchCommand, help: BENCH_HELP, summary: 'the main job: run the benchmark suite and write reports/<run-id>/' },
   microbench: { run: microbenchCommand, help: MICROBENCH_HELP, summary: 'kernel microbenchmarks: scan, sort, render forward/backward, one training iteration' },
   run: { run: runCommand, help: RUN_HELP, summary: 'a 4D pipeline on a dataset: image-to-4d | video-to-4d | dnerf, one or more methods' },
+  ablate: { run: ablateCommand, help: ABLATE_HELP, summary: 'the ablation switches on one scene, one table' },
   datasets: { run: datasetsCommand, help: DATASETS_HELP, summary: 'render the procedural scenes into dataset folders (make) or a contact sheet (preview)' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
 };
