@@ -2,6 +2,7 @@
 // video-to-4d scene, every variant from the same static Gaussians, one table.
 import { BrowserSession } from '../../browser/session.ts';
 import { ensureTinyScene } from '../../../datasets/cache.ts';
+import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { methodConfig } from '../../pipeline/methods.ts';
 import type { PresetName } from '../../pipeline/presets.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
@@ -46,6 +47,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (opts.scene !== undefined && !sceneNames().includes(opts.scene)) throw new UsageError(`--scene must be one of ${sceneNames().join(', ')}, got '${opts.scene}'`);
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
   const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log }) : opts.data;
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;

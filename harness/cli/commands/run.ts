@@ -2,6 +2,7 @@
 // static -> dynamic -> eval, written to a run directory.
 import { BrowserSession } from '../../browser/session.ts';
 import { ensureTinyScene } from '../../../datasets/cache.ts';
+import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { METHODS, methodConfig, type MethodName } from '../../pipeline/methods.ts';
 import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
@@ -89,6 +90,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const requestedPreset = presetOption(opts.preset);
   const seed = seedOption(opts.seed);
   if (opts.scene !== undefined && opts.data !== undefined) throw new UsageError('give --data DIR or --scene NAME, not both');
+  if (opts.scene !== undefined && !sceneNames().includes(opts.scene)) throw new UsageError(`--scene must be one of ${sceneNames().join(', ')}, got '${opts.scene}'`);
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
 
   // Validate the input before any GPU work (a built-in scene is rendered first if missing).
