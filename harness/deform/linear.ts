@@ -16,6 +16,9 @@
 // would make every call of a submit see the last values) and no staging copies.
 // The same shapes recur every frame, so the cache stays small.
 //
+// A ReLU layer's backward first writes dY through the mask into a dense scratch
+// (linear_bwd_mask), so the products read one value per element, not two.
+//
 // The weight reduction over rows is deterministic: a fixed chunking of the rows
 // (from the row count only), one partial [outputs, inputs + 1] sum per chunk,
 // then the chunks summed in order. No float atomics.
@@ -36,9 +39,11 @@ export { initLinearParams, type Activation, type LinearInit } from './linear_ref
 const fwdLayouts = new WgslLayouts(linearSource);
 const bwdLayouts = new WgslLayouts(linearBwdSource);
 const WORKGROUP_SIZE = fwdLayouts.constant('WORKGROUP_SIZE');
-const TILE = fwdLayouts.constant('TILE');
+const ROW_TILE = fwdLayouts.constant('ROW_TILE');
+const COL_TILE = fwdLayouts.constant('COL_TILE');
 const BWD_WORKGROUP_SIZE = bwdLayouts.constant('WORKGROUP_SIZE');
-if (bwdLayouts.constant('TILE') !== TILE) throw new Error('linear.wgsl and linear_bwd.wgsl disagree on TILE');
+const BWD_ROW_TILE = bwdLayouts.constant('ROW_TILE');
+const BWD_COL_TILE = bwdLayouts.constant('COL_TILE');
 const fwdParams = fwdLayouts.struct('LinearParams');
 const bwdParams = bwdLayouts.struct('LinearBwdParams');
 const FWD: ShaderSource = { label: 'linear', code: linearSource };
@@ -151,40 +156,47 @@ export class LinearLayer {
   }
 }
 
-type Variant = `${boolean}|${boolean}`;
+interface BwdPipelines {
+  mask: GPUComputePipeline;
+  partial: GPUComputePipeline;
+  reduce: GPUComputePipeline;
+  /** By dX accumulate. */
+  dx: [GPUComputePipeline, GPUComputePipeline];
+}
 
-/** Pipelines (per ReLU × accumulate variant), the uniform cache and the dW scratch; one per device. */
+/** Pipelines, the uniform cache and the backward's scratch buffers; one per device. */
 export class LinearKernels {
   private readonly uniforms = new Map<string, GPUBuffer>();
-  private partial: GPUBuffer;
+  private readonly scratch: Record<'partial' | 'grad', GPUBuffer>;
   private readonly retired: GPUBuffer[] = [];
 
   private constructor(
     private readonly gpu: Gpu,
-    private readonly fwd: Map<Variant, GPUComputePipeline>,
-    private readonly dx: Map<Variant, GPUComputePipeline>,
-    private readonly dwPartial: Map<boolean, GPUComputePipeline>,
-    private readonly dwReduce: GPUComputePipeline,
+    /** By `${relu}|${accumulate}`. */
+    private readonly fwd: Map<string, GPUComputePipeline>,
+    readonly bwd: BwdPipelines,
   ) {
-    this.partial = gpu.device.createBuffer({ label: 'linear-dw-partial', size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
+    const make = (label: string) => gpu.device.createBuffer({ label, size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
+    this.scratch = { partial: make('linear-dw-partial'), grad: make('linear-grad') };
   }
 
   static async create(gpu: Gpu, cache: PipelineCache): Promise<LinearKernels> {
-    const fwd = new Map<Variant, GPUComputePipeline>();
-    const dx = new Map<Variant, GPUComputePipeline>();
-    const dwPartial = new Map<boolean, GPUComputePipeline>();
+    const fwd = new Map<string, GPUComputePipeline>();
     const jobs: Promise<void>[] = [];
     for (const relu of [false, true]) {
       for (const acc of [false, true]) {
-        const constants = { RELU: Number(relu), ACCUMULATE: Number(acc) };
-        jobs.push(cache.pipeline(FWD, 'linear', constants).then((p) => void fwd.set(`${relu}|${acc}`, p)));
-        jobs.push(cache.pipeline(BWD, 'linear_bwd_dx', constants).then((p) => void dx.set(`${relu}|${acc}`, p)));
+        jobs.push(cache.pipeline(FWD, 'linear', { RELU: Number(relu), ACCUMULATE: Number(acc) }).then((p) => void fwd.set(`${relu}|${acc}`, p)));
       }
-      jobs.push(cache.pipeline(BWD, 'linear_bwd_dw_partial', { RELU: Number(relu) }).then((p) => void dwPartial.set(relu, p)));
     }
-    const reduce = cache.pipeline(BWD, 'linear_bwd_dw_reduce');
-    await Promise.all(jobs);
-    return new LinearKernels(gpu, fwd, dx, dwPartial, await reduce);
+    const [mask, partial, reduce, dx0, dx1] = await Promise.all([
+      cache.pipeline(BWD, 'linear_bwd_mask'),
+      cache.pipeline(BWD, 'linear_bwd_dw_partial'),
+      cache.pipeline(BWD, 'linear_bwd_dw_reduce'),
+      cache.pipeline(BWD, 'linear_bwd_dx', { ACCUMULATE: 0 }),
+      cache.pipeline(BWD, 'linear_bwd_dx', { ACCUMULATE: 1 }),
+      ...jobs,
+    ]);
+    return new LinearKernels(gpu, fwd, { mask: mask!, partial: partial!, reduce: reduce!, dx: [dx0!, dx1!] });
   }
 
   get device(): GPUDevice {
@@ -217,31 +229,27 @@ export class LinearKernels {
     return buf;
   }
 
-  /** The dW scratch, at least `floats` long; a grown one replaces it (the old one lives until destroy()). */
-  partialScratch(floats: number): GPUBuffer {
-    if (this.partial.size < floats * 4) {
-      this.retired.push(this.partial);
-      this.partial = this.gpu.device.createBuffer({ label: 'linear-dw-partial', size: Math.max(floats * 4, this.partial.size * 2), usage: GPUBufferUsage.STORAGE });
-    }
-    return this.partial;
+  /**
+   * A backward scratch buffer of at least `floats` f32. A grown one replaces the
+   * old, which lives on until destroy() (encoded, unsubmitted calls may use it).
+   */
+  scratchBuffer(which: 'partial' | 'grad', floats: number): GPUBuffer {
+    const cur = this.scratch[which];
+    if (cur.size >= floats * 4) return cur;
+    this.retired.push(cur);
+    const grown = this.gpu.device.createBuffer({ label: cur.label, size: Math.max(floats * 4, cur.size * 2), usage: GPUBufferUsage.STORAGE });
+    this.scratch[which] = grown;
+    return grown;
   }
 
   forwardPipeline(relu: boolean, accumulate: boolean): GPUComputePipeline {
     return this.fwd.get(`${relu}|${accumulate}`)!;
   }
 
-  dxPipeline(relu: boolean, accumulate: boolean): GPUComputePipeline {
-    return this.dx.get(`${relu}|${accumulate}`)!;
-  }
-
-  dwPipelines(relu: boolean): { partial: GPUComputePipeline; reduce: GPUComputePipeline } {
-    return { partial: this.dwPartial.get(relu)!, reduce: this.dwReduce };
-  }
-
   destroy(): void {
     for (const b of this.uniforms.values()) b.destroy();
     this.uniforms.clear();
-    for (const b of [this.partial, ...this.retired]) b.destroy();
+    for (const b of [...Object.values(this.scratch), ...this.retired]) b.destroy();
   }
 }
 
@@ -287,8 +295,8 @@ export function dispatchLinear(encoder: GPUCommandEncoder, kernels: LinearKernel
   const xOffset = checkView('x', layer, call.x, rows, layer.inputs);
   const yOffset = checkView('y', layer, call.y, rows, layer.outputs);
   if (rows === 0) return;
-  const colTiles = Math.ceil(layer.outputs / TILE);
-  const tiles = Math.ceil(rows / TILE) * colTiles;
+  const colTiles = Math.ceil(layer.outputs / COL_TILE);
+  const tiles = Math.ceil(rows / ROW_TILE) * colTiles;
   const uniform = kernels.uniform(fwdParams, {
     rows,
     inputs: layer.inputs,
@@ -340,10 +348,14 @@ export function dispatchLinearBwd(encoder: GPUCommandEncoder, kernels: LinearKer
   if (dx && (dx.buffer === call.dy.buffer || dx.buffer === y.buffer)) throw new Error(`linear '${layer.label}': dx must not share a buffer with dy or y`);
   if (rows === 0) return;
   const { chunks, chunkRows } = linearChunking(rows);
-  const dxColTiles = Math.ceil(layer.inputs / TILE);
-  const dwInTiles = Math.ceil((layer.inputs + 1) / TILE);
-  const dwChunkTiles = Math.ceil(layer.outputs / TILE) * dwInTiles;
-  const values = {
+  const { device, maxWorkgroupsPerDimension: maxDim, bwd } = kernels;
+  const grid = (threads: number) => splitGrid(Math.ceil(threads / BWD_WORKGROUP_SIZE), maxDim);
+  // g: dY itself, or through the ReLU into the dense scratch.
+  const g: Required<ActivationView> = relu ? { buffer: kernels.scratchBuffer('grad', rows * layer.outputs), stride: layer.outputs, offset: 0 } : { buffer: call.dy.buffer, stride: call.dy.stride, offset: dyOffset };
+  const dxColTiles = Math.ceil(layer.inputs / BWD_COL_TILE);
+  const dwInTiles = Math.ceil((layer.inputs + 1) / BWD_COL_TILE);
+  const dwChunkTiles = Math.ceil(layer.outputs / BWD_ROW_TILE) * dwInTiles;
+  const common = {
     rows,
     inputs: layer.inputs,
     outputs: layer.outputs,
@@ -351,36 +363,37 @@ export function dispatchLinearBwd(encoder: GPUCommandEncoder, kernels: LinearKer
     x_offset: xOffset,
     y_stride: y.stride,
     y_offset: yOffset,
-    dy_stride: call.dy.stride,
-    dy_offset: dyOffset,
     dx_stride: dx?.stride ?? 0,
     dx_offset: dxOffset,
     dx_col_tiles: dxColTiles,
-    dx_tiles: Math.ceil(rows / TILE) * dxColTiles,
+    dx_tiles: Math.ceil(rows / BWD_ROW_TILE) * dxColTiles,
     dw_in_tiles: dwInTiles,
     dw_chunk_tiles: dwChunkTiles,
     dw_tiles: chunks * dwChunkTiles,
     chunk_rows: chunkRows,
     chunks,
   };
-  const uniform = kernels.uniform(bwdParams, values);
-  const partial = kernels.partialScratch(chunks * layer.outputs * (layer.inputs + 1));
-  const { device, maxWorkgroupsPerDimension: maxDim } = kernels;
-  const grid = (threads: number) => splitGrid(Math.ceil(threads / BWD_WORKGROUP_SIZE), maxDim);
+  const partial = kernels.scratchBuffer('partial', chunks * layer.outputs * (layer.inputs + 1));
   const pass = timer ? timer.beginPass(encoder, 'linear_bwd') : encoder.beginComputePass({ label: 'linear_bwd' });
+  if (relu) {
+    const u = kernels.uniform(bwdParams, { ...common, g_stride: call.dy.stride, g_offset: dyOffset });
+    pass.setPipeline(bwd.mask);
+    pass.setBindGroup(0, bind(device, bwd.mask, [[0, u], [1, call.dy.buffer], [2, y.buffer], [3, g.buffer]], `linear-bwd-mask-${layer.label}`));
+    dispatchGrid(pass, grid(rows * layer.outputs));
+  }
+  const uniform = kernels.uniform(bwdParams, { ...common, g_stride: g.stride, g_offset: g.offset });
   // dW first: dx may overwrite x (the forward's input) in place.
-  const dw = kernels.dwPipelines(relu);
-  pass.setPipeline(dw.partial);
-  pass.setBindGroup(0, bind(device, dw.partial, [[0, uniform], [1, call.dy.buffer], [2, y.buffer], [5, call.x.buffer], [6, partial]], `linear-bwd-dw-${layer.label}`));
-  dispatchGrid(pass, grid(values.dw_tiles));
-  pass.setPipeline(dw.reduce);
-  pass.setBindGroup(0, bind(device, dw.reduce, [[0, uniform], [7, partial], [8, layer.dWeight], [9, layer.dBias]], `linear-bwd-reduce-${layer.label}`));
+  pass.setPipeline(bwd.partial);
+  pass.setBindGroup(0, bind(device, bwd.partial, [[0, uniform], [4, g.buffer], [5, call.x.buffer], [6, partial]], `linear-bwd-dw-${layer.label}`));
+  dispatchGrid(pass, grid(common.dw_tiles));
+  pass.setPipeline(bwd.reduce);
+  pass.setBindGroup(0, bind(device, bwd.reduce, [[0, uniform], [9, partial], [10, layer.dWeight], [11, layer.dBias]], `linear-bwd-reduce-${layer.label}`));
   dispatchGrid(pass, grid(layer.outputs * (layer.inputs + 1)));
   if (dx) {
-    const p = kernels.dxPipeline(relu, call.dxAccumulate ?? false);
+    const p = bwd.dx[call.dxAccumulate ? 1 : 0];
     pass.setPipeline(p);
-    pass.setBindGroup(0, bind(device, p, [[0, uniform], [1, call.dy.buffer], [2, y.buffer], [3, layer.weight], [4, dx.buffer]], `linear-bwd-dx-${layer.label}`));
-    dispatchGrid(pass, grid(values.dx_tiles));
+    pass.setBindGroup(0, bind(device, p, [[0, uniform], [4, g.buffer], [7, layer.weight], [8, dx.buffer]], `linear-bwd-dx-${layer.label}`));
+    dispatchGrid(pass, grid(common.dx_tiles));
   }
   pass.end();
 }

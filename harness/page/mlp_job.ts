@@ -92,9 +92,11 @@ export interface LinearBenchCase {
 
 export interface LinearBenchRow extends LinearBenchCase {
   timing: 'timestamp' | 'wall';
-  /** Median GPU ms of the forward, of the backward (dW + dX), per call. */
+  /** GPU ms per call of the forward and of the backward (mask, dW, dX): the fastest sample (other work on the machine only adds). */
   forwardMs: number;
   backwardMs: number;
+  forwardMedianMs: number;
+  backwardMedianMs: number;
   /** Forward GFLOP/s (2·rows·inputs·outputs per call). */
   forwardGflops: number;
 }
@@ -124,8 +126,9 @@ const linearBenchJob: Job = async (ctx, args) => {
           await device.queue.onSubmittedWorkDone();
         }
         const s = await timer.collect();
-        const fwd = summarize(s.samples.linear ?? []).medianMs;
-        out.push({ ...c, timing: s.method, forwardMs: fwd, backwardMs: summarize(s.samples.linear_bwd ?? []).medianMs, forwardGflops: (2 * c.rows * c.inputs * c.outputs) / fwd / 1e6 });
+        const fwd = summarize(s.samples.linear ?? []);
+        const bwd = summarize(s.samples.linear_bwd ?? []);
+        out.push({ ...c, timing: s.method, forwardMs: fwd.minMs, backwardMs: bwd.minMs, forwardMedianMs: fwd.medianMs, backwardMedianMs: bwd.medianMs, forwardGflops: (2 * c.rows * c.inputs * c.outputs) / fwd.minMs / 1e6 });
       } finally {
         timer.destroy();
         layer.destroy();
