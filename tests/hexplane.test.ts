@@ -189,6 +189,7 @@ test('initialisation: spatial planes in [0.1, 0.5], time planes 1, heads 0, feat
   // Paper config: [32, 32, 32, T], 32 features, width 64.
   const paper = hexPlaneLayout(HEXPLANE_PAPER, 32);
   t.deepEqual(paper.res, [[32, 32, 32, 32]]);
+  t.deepEqual(hexPlaneLayout({ ...HEXPLANE_PAPER, resolution: [16, 16, 16, 0] }, 7).res, [[16, 16, 16, 7]], 't = 0 also means frames');
   const sizes = hexPlaneGroupSizes(paper);
   t.is(sizes[PLANE_GROUP], (3 * 32 * 32 + 3 * 32 * 32) * 32);
   t.is(sizes[`${LAYER_LABELS.feature}.weight`], 64 * 32);

@@ -49,7 +49,7 @@ export interface HexPlaneBounds {
 }
 
 export interface HexPlaneConfig {
-  /** Texels along x, y, z and t at scale multiplier 1; t null: the number of frames. */
+  /** Texels along x, y, z and t at scale multiplier 1; t null or 0: the number of frames. */
   resolution: readonly [number, number, number, number | null];
   /** Spatial resolution multipliers, one scale each (time resolution unchanged); features concatenate. */
   scales: readonly number[];
@@ -102,8 +102,9 @@ export function resolveHexPlaneConfig(config: HexPlaneConfig, frames: number): H
   if (!Array.isArray(config.resolution) || config.resolution.length !== 4) bad('resolution', `must be [x, y, z, t] (got ${JSON.stringify(config.resolution)})`);
   const [rx, ry, rz, rt0] = config.resolution;
   for (const [name, v] of [['x', rx], ['y', ry], ['z', rz]] as const) if (!posInt(v) || (v as number) < 2) bad(`resolution.${name}`, `${v} must be an integer >= 2`);
-  const rt = rt0 ?? frames;
-  if (!posInt(rt)) bad(rt0 === null ? 'frames' : 'resolution.t', `${rt} must be an integer >= 1`);
+  const fromFrames = rt0 === null || rt0 === 0;
+  const rt = fromFrames ? frames : rt0;
+  if (!posInt(rt)) bad(fromFrames ? 'frames' : 'resolution.t', `${rt} must be an integer >= 1`);
   if (!Array.isArray(config.scales) || config.scales.length < 1 || config.scales.length > HEXPLANE_MAX_SCALES) bad('scales', `needs 1 to ${HEXPLANE_MAX_SCALES} multipliers (got ${JSON.stringify(config.scales)})`);
   for (const m of config.scales) if (!posInt(m)) bad('scales', `multiplier ${m} must be an integer >= 1`);
   if (!posInt(config.features) || config.features % 4 !== 0) bad('features', `${config.features} must be a positive multiple of 4`);
