@@ -25,7 +25,7 @@ import {
   type RefDeformRows,
   type RefHexPlaneInput,
 } from '../harness/deform/hexplane_ref.ts';
-import type { HexPlaneJobCall, HexPlaneJobResult, HexPlaneRows } from '../harness/page/hexplane_job.ts';
+import type { HexPlaneBenchRow, HexPlaneJobCall, HexPlaneJobResult, HexPlaneRows } from '../harness/page/hexplane_job.ts';
 import { seededRandom } from '../harness/pipeline/rng.ts';
 
 let session: BrowserSession;
@@ -255,7 +255,7 @@ test('forward and backward match the reference: two scales, random heads, points
   for (const k of ['means', 'log_scales', 'quats'] as const) t.deepEqual(got.dCanonical![k], dOut[k], `dCanonical.${k}`);
 });
 
-test('two calls at different times in ONE encoder: each forward sees its own time, gradients accumulate (= two submits)', async (t) => {
+test('two calls at different times in ONE encoder: each forward sees its own time, gradients accumulate (= two submits after reserve())', async (t) => {
   const count = 50;
   const canonical = makeRows(count, 41, SMALL);
   const params = randomParams(SMALL, FRAMES, 43);
@@ -266,7 +266,8 @@ test('two calls at different times in ONE encoder: each forward sees its own tim
   const one = await field({ config: SMALL, frames: FRAMES, canonical, count, calls, params, oneEncoder: true });
   checkAgainstRef(t, SMALL, FRAMES, params, canonical, count, calls, one);
   t.notDeepEqual(one.outs[0]!.means, one.outs[1]!.means, 'the two times deform differently');
-  const two = await field({ config: SMALL, frames: FRAMES, canonical, count, calls, params });
+  // Created for 10 rows and grown by reserve().
+  const two = await field({ config: SMALL, frames: FRAMES, canonical, count, calls, params, rows: 10, reserve: count });
   t.deepEqual(one.outs, two.outs, 'outputs identical to separate submits');
   // Time planes are summed without atomics: bitwise equal however the work was submitted.
   const layout = hexPlaneLayout(SMALL, FRAMES);
@@ -300,4 +301,12 @@ test('bad config, count and time are PageJobErrors naming the field', async (t) 
   await t.throwsAsync(field({ config: SMALL, frames: FRAMES, canonical, count: 4, rows: 3, calls: [{ time: 0.5 }] }), { instanceOf: PageJobError, message: /count 4 is not in \[0, 3\]/ });
   await t.throwsAsync(field({ config: SMALL, frames: FRAMES, canonical, count: 4, calls: [{ time: 1.5 }] }), { instanceOf: PageJobError, message: /time 1.5 is not in \[0, 1\]/ });
   await t.throwsAsync(field({ config: SMALL, frames: FRAMES, canonical, count: 4, calls: [], params: { 'hexplane.planes': new Float32Array(3) } }), { instanceOf: PageJobError, message: /group 'hexplane.planes' needs a Float32Array/ });
+});
+
+test('hexplaneBench reports forward and backward times per label', async (t) => {
+  const rows = await session.run<HexPlaneBenchRow[]>('hexplaneBench', { cases: [{ label: 'tiny', config: { ...SMALL, resolution: [4, 4, 4, 0] }, frames: 3, count: 64 }], iterations: 1 });
+  t.is(rows.length, 1);
+  const r = rows[0]!;
+  t.true(r.forwardMs > 0 && r.backwardMs > 0, `${r.forwardMs} / ${r.backwardMs} ms`);
+  if (r.method === 'timestamp') for (const label of ['hexplane', 'linear', 'hexplane_bwd', 'linear_bwd']) t.true(label in r.kernels, label);
 });

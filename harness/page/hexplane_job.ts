@@ -52,7 +52,8 @@ async function readRows(device: GPUDevice, b: DeformBuffers, count: number): Pro
  * args: { config: HexPlaneConfig, frames: number, canonical: HexPlaneRows, count: number,
  *   calls: HexPlaneJobCall[], params?: Record<string, Float32Array> (uploaded first),
  *   oneEncoder?: boolean (all calls in one encoder and one submit; default: one each),
- *   dCanonical?: boolean, rows?: number (capacity; default count), maxWorkgroupsPerDimension?: number }
+ *   dCanonical?: boolean, rows?: number (capacity at creation; default count), reserve?: number (then reserve()),
+ *   maxWorkgroupsPerDimension?: number }
  */
 export const hexplaneFieldJob: Job = async (ctx, args) => {
   const count = args.count as number;
@@ -68,6 +69,7 @@ export const hexplaneFieldJob: Job = async (ctx, args) => {
       rows: (args.rows as number | undefined) ?? count,
       maxWorkgroupsPerDimension: args.maxWorkgroupsPerDimension as number | undefined,
     });
+    if (args.reserve !== undefined) await field.reserve(args.reserve as number);
     if (args.params) field.upload(args.params as Record<string, Float32Array>);
     const canon = rowsBuffers(device, canonical, count, 'hexplane-job-canonical', buffers);
     const dCanon = args.dCanonical ? rowsBuffers(device, null, count, 'hexplane-job-dcanonical', buffers) : null;
