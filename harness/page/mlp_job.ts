@@ -1,10 +1,14 @@
 // Page jobs for the MLP deformation field and the batched linear layers
 // (harness/deform/mlp.ts, harness/deform/linear.ts): `linear` runs one forward
 // and any number of backward calls of one layer in one encoder and returns every
-// buffer; `linearBench` times them.
+// buffer; `mlpField` does the same for the field (several frames in one encoder);
+// `linearBench` and `mlpBench` time them.
 import { readF32, uploadBuffer } from '../gpu/readback.ts';
 import { GpuTimer } from '../gpu/timer.ts';
+import type { DeformBuffers } from '../deform/field.ts';
 import { dispatchLinear, dispatchLinearBwd, initLinearParams, LinearKernels, LinearLayer, type Activation } from '../deform/linear.ts';
+import { createMlpField, mlpFieldConfig, type MlpFieldConfig } from '../deform/mlp.ts';
+import type { MlpParams } from '../deform/mlp_ref.ts';
 import { summarize } from '../util/stats.ts';
 import type { Job } from './context.ts';
 
@@ -141,7 +145,155 @@ const linearBenchJob: Job = async (ctx, args) => {
   }
 };
 
+/** Host-side rows of a deformable Gaussian set: [N,3], [N,3], [N,4] f32. */
+export interface DeformArrays {
+  means: Float32Array;
+  log_scales: Float32Array;
+  quats: Float32Array;
+}
+
+export interface MlpFieldJobArgs {
+  /** Options over MLP_PAPER (mlpFieldConfig), e.g. { depth: 2, width: 32 }. */
+  options: Record<string, unknown>;
+  /** Start from these parameters instead of the config's initialisation. */
+  params?: MlpParams;
+  count: number;
+  /** Rows to reserve (default count). */
+  capacity?: number;
+  canonical: DeformArrays;
+  /** Forward (+ backward when dOut is given) per call, all in one encoder. */
+  calls: { time: number; dOut?: DeformArrays }[];
+  /** Initial dL/d canonical; given: the backward adds the identity path into it. */
+  dCanonical?: DeformArrays;
+}
+
+export interface MlpFieldJobResult {
+  config: MlpFieldConfig;
+  deformed: DeformArrays[];
+  params: Record<string, Float32Array>;
+  grads: Record<string, Float32Array>;
+  dCanonical: DeformArrays | null;
+  parameterCount: number;
+  adamGroups: { name: string; width: number; capacity: number }[];
+}
+
+
+const mlpFieldJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as MlpFieldJobArgs;
+  const { device } = ctx.gpu;
+  const config = mlpFieldConfig(args.options);
+  const buffers: GPUBuffer[] = [];
+  const upload = (a: DeformArrays): DeformBuffers => {
+    const m = { means: uploadBuffer(device, a.means, STORAGE), log_scales: uploadBuffer(device, a.log_scales, STORAGE), quats: uploadBuffer(device, a.quats, STORAGE) };
+    buffers.push(m.means, m.log_scales, m.quats);
+    return m;
+  };
+  const download = async (b: DeformBuffers, n: number): Promise<DeformArrays> => ({
+    means: await readF32(device, b.means, n * 3),
+    log_scales: await readF32(device, b.log_scales, n * 3),
+    quats: await readF32(device, b.quats, n * 4),
+  });
+  const field = await createMlpField(ctx, config, { rows: args.capacity ?? args.count, params: args.params });
+  try {
+    const canonical = upload(args.canonical);
+    const dCanonical = args.dCanonical ? upload(args.dCanonical) : null;
+    const outs: DeformBuffers[] = [];
+    const enc = device.createCommandEncoder();
+    for (const call of args.calls) {
+      const out = upload({ means: new Float32Array(args.count * 3), log_scales: new Float32Array(args.count * 3), quats: new Float32Array(args.count * 4) });
+      outs.push(out);
+      field.encodeForward(enc, canonical, args.count, call.time, out);
+      if (call.dOut) field.encodeBackward(enc, upload(call.dOut), dCanonical);
+    }
+    device.queue.submit([enc.finish()]);
+    const deformed: DeformArrays[] = [];
+    for (const o of outs) deformed.push(await download(o, args.count));
+    return {
+      config,
+      deformed,
+      params: await field.download(),
+      grads: await field.downloadGrads(),
+      dCanonical: dCanonical ? await download(dCanonical, args.count) : null,
+      parameterCount: field.parameterCount,
+      adamGroups: field.adamGroups().map((g) => ({ name: g.name, width: g.width, capacity: g.capacity })),
+    } satisfies MlpFieldJobResult;
+  } finally {
+    field.destroy();
+    for (const b of buffers) b.destroy();
+  }
+};
+
+export interface MlpBenchCase {
+  rows: number;
+  depth: number;
+  width: number;
+  skipAt?: number | null;
+}
+
+export interface MlpBenchRow extends MlpBenchCase {
+  timing: 'timestamp' | 'wall';
+  /** GPU ms of one forward (mlp + linear passes) and one backward (mlp_bwd + linear_bwd): the fastest iteration. */
+  forwardMs: number;
+  backwardMs: number;
+  forwardMedianMs: number;
+  backwardMedianMs: number;
+}
+
+/** args: { cases: MlpBenchCase[], iterations?: number } */
+const mlpBenchJob: Job = async (ctx, args) => {
+  const cases = args.cases as MlpBenchCase[];
+  const iterations = (args.iterations as number | undefined) ?? 3;
+  const { device } = ctx.gpu;
+  const kernels = await LinearKernels.create(ctx.gpu, ctx.cache);
+  const out: MlpBenchRow[] = [];
+  try {
+    for (const c of cases) {
+      const config = mlpFieldConfig({ depth: c.depth, width: c.width, skipAt: c.skipAt === undefined ? Math.floor(c.depth / 2) : c.skipAt });
+      const field = await createMlpField(ctx, config, { rows: c.rows, kernels });
+      const n = c.rows;
+      const rows = (w: number, seed: number) => uploadBuffer(device, Float32Array.from({ length: n * w }, (_, i) => Math.sin(i * 0.37 + seed)), STORAGE);
+      const canonical = { means: rows(3, 0), log_scales: rows(3, 1), quats: rows(4, 2) };
+      const deformed = { means: rows(3, 3), log_scales: rows(3, 4), quats: rows(4, 5) };
+      const dOut = { means: rows(3, 6), log_scales: rows(3, 7), quats: rows(4, 8) };
+      const dCanonical = { means: rows(3, 9), log_scales: rows(3, 10), quats: rows(4, 11) };
+      const all = [canonical, deformed, dOut, dCanonical].flatMap((d) => [d.means, d.log_scales, d.quats]);
+      const timer = new GpuTimer(ctx.gpu);
+      try {
+        const fwd: number[] = [];
+        const bwd: number[] = [];
+        const sum = (s: Record<string, number[]>, labels: string[]) => labels.reduce((a, l) => a + (s[l] ?? []).reduce((x, y) => x + y, 0), 0);
+        for (let i = 0; i <= iterations; i++) {
+          await timer.reset();
+          const enc = device.createCommandEncoder();
+          field.clearGrads(enc);
+          field.encodeForward(enc, canonical, n, (i % 7) / 6, deformed, timer);
+          field.encodeBackward(enc, dOut, dCanonical, timer);
+          await timer.submit(enc);
+          const s = await timer.collect();
+          // Iteration 0 compiles and warms up.
+          if (i > 0) {
+            fwd.push(sum(s.samples, ['mlp', 'linear']));
+            bwd.push(sum(s.samples, ['mlp_bwd', 'linear_bwd']));
+          }
+        }
+        const f = summarize(fwd);
+        const b = summarize(bwd);
+        out.push({ ...c, skipAt: config.skipAt, timing: timer.method, forwardMs: f.minMs, backwardMs: b.minMs, forwardMedianMs: f.medianMs, backwardMedianMs: b.medianMs });
+      } finally {
+        timer.destroy();
+        field.destroy();
+        for (const b of all) b.destroy();
+      }
+    }
+    return out;
+  } finally {
+    kernels.destroy();
+  }
+};
+
 export const MLP_JOBS: Record<string, Job> = {
   linear: linearJob,
   linearBench: linearBenchJob,
+  mlpField: mlpFieldJob,
+  mlpBench: mlpBenchJob,
 };
