@@ -1,9 +1,15 @@
-// Builds the deformation field a method names (harness/pipeline/methods.ts).
+// Builds the deformation field a method names (harness/pipeline/methods.ts):
+// the field's preset config, the method's options over it, the run's seed.
 import type { Gpu } from '../gpu/device.ts';
 import type { PipelineCache } from '../gpu/pipelines.ts';
 import type { FieldSpec } from '../pipeline/methods.ts';
 import type { DeformationField } from './field.ts';
+import { createHexPlaneField, HEXPLANE_PAPER, type HexPlaneConfig } from './hexplane.ts';
 
-export async function createField(_ctx: { gpu: Gpu; cache: PipelineCache }, spec: FieldSpec, _o: { frames: number; seed: number }): Promise<DeformationField> {
+export async function createField(ctx: { gpu: Gpu; cache: PipelineCache }, spec: FieldSpec, o: { frames: number; seed: number; rows?: number }): Promise<DeformationField> {
+  if (spec.kind === 'hexplane') {
+    const config = { ...HEXPLANE_PAPER, ...spec.options, seed: o.seed } as HexPlaneConfig;
+    return createHexPlaneField(ctx, config, { frames: o.frames, rows: o.rows });
+  }
   throw new Error(`deformation field '${spec.kind}' is not available yet`);
 }
