@@ -2,6 +2,7 @@
 import type { Job } from './context.ts';
 import { adamJob } from './adam_job.ts';
 import { densifyJob } from './densify_job.ts';
+import { DYNAMIC_CHAIN_JOBS } from './dynamic_chain_job.ts';
 import { DYNAMIC_JOBS } from './dynamic_job.ts';
 import { gtRenderJob } from './gt_job.ts';
 import { HEXPLANE_JOBS } from './hexplane_job.ts';
@@ -33,6 +34,7 @@ export const JOBS: Record<string, Job> = {
   ...HEXPLANE_JOBS,
   ...MLP_JOBS,
   ...DYNAMIC_JOBS,
+  ...DYNAMIC_CHAIN_JOBS,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
     ctx.gpu.device.destroy();
