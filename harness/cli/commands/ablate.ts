@@ -69,7 +69,6 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     const meta = new Map<string, { group: string; setting: string }>();
     for (const g of groups) {
       for (const v of g.variants) {
-        // A variant shared by two groups (same method, no overrides) trains once.
         meta.set(v.label, { group: g.name, setting: v.setting });
         outcomes.push(await runVariant(session, inputs, staticFit.params, v, o));
       }
