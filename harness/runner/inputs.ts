@@ -16,7 +16,7 @@
 // views. The static stage's oracle takes the `staticViews` training views nearest
 // in time to the reference frame; the dynamic stage's takes any, at its own time.
 import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadDataset } from '../../datasets/dataset.ts';
 import { readImageAndFrames } from '../../datasets/formats/frames.ts';
 import { readPng, type RgbaImage } from '../../datasets/formats/png.ts';
@@ -51,6 +51,8 @@ export interface RunInputs {
   kind: RunKind;
   /** Where the inputs came from (shown in run.json). */
   source: Record<string, string>;
+  /** A short name for tables: the scene folder's name (the image's when there is no folder). */
+  scene: string;
   reference: PosedImage;
   staticTrain: PosedImage[];
   video: TimedImage[];
@@ -121,6 +123,7 @@ export async function loadRunInputs(src: RunSource, opts: { prior: PriorKind; st
     return {
       kind: src.kind,
       source,
+      scene: basename(scene.dir),
       reference: untimed(reference),
       staticTrain: nearestInTime(trainViews, reference.time, opts.staticViews).map(untimed),
       video: [],
@@ -152,6 +155,7 @@ export async function loadRunInputs(src: RunSource, opts: { prior: PriorKind; st
   return {
     kind: src.kind,
     source,
+    scene: basename(scene.dir),
     reference,
     staticTrain: nearestInTime(trainViews, first.time, opts.staticViews).map(untimed),
     video,
@@ -177,6 +181,7 @@ async function loadImageAndVideo(image: string, videoDir: string, prior: PriorKi
   return {
     kind: 'image-to-4d',
     source: { image: fv.image, video: videoDir },
+    scene: basename(fv.image).replace(/\.png$/i, ''),
     reference: { c2w, fovx: CAMERA_ANGLE_X, width: img.width, height: img.height, rgba: premultiply(img) },
     staticTrain: [],
     video,

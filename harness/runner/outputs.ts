@@ -12,15 +12,16 @@ import { summarize } from '../util/stats.ts';
 import type { EvalSet, RunInputs } from './inputs.ts';
 import type { VariantOutcome } from './pipeline_run.ts';
 
-export const STAGE_COLUMNS = ['stage', 'method', 'prior', 'preset', 'iterations', 'wall_ms', 'train_ms', 'iters_per_s', 'samples_per_iter', 'gaussians', 'field_parameters'];
-export const KERNEL_COLUMNS = ['stage', 'method', 'kernel', 'samples', 'median_ms', 'p90_ms', 'total_ms', 'timing'];
-export const METRIC_COLUMNS = ['method', 'prior', 'preset', 'set', 'view', 'time', 'psnr', 'ssim'];
-export const LOSS_COLUMNS = ['stage', 'method', 'iter', 'loss', 'alphaMse', 'objective', 'views'];
+// `scene` and `task` lead every table so that a suite can concatenate runs.
+export const STAGE_COLUMNS = ['scene', 'task', 'stage', 'method', 'prior', 'preset', 'iterations', 'wall_ms', 'train_ms', 'iters_per_s', 'samples_per_iter', 'gaussians', 'field_parameters'];
+export const KERNEL_COLUMNS = ['scene', 'task', 'stage', 'method', 'kernel', 'samples', 'median_ms', 'p90_ms', 'total_ms', 'timing'];
+export const METRIC_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'view', 'time', 'psnr', 'ssim'];
+export const LOSS_COLUMNS = ['scene', 'task', 'stage', 'method', 'iter', 'loss', 'alphaMse', 'objective', 'views'];
 
-function kernelRows(stage: string, method: string, timings: TimingSamples | null) {
+function kernelRows(tag: { scene: string; task: string }, stage: string, method: string, timings: TimingSamples | null) {
   return Object.entries(timings?.samples ?? {}).map(([kernel, samples]) => {
     const st = summarize(samples);
-    return { stage, method, kernel, samples: st.count, median_ms: st.medianMs, p90_ms: st.p90Ms, total_ms: st.totalMs, timing: timings?.method ?? '' };
+    return { ...tag, stage, method, kernel, samples: st.count, median_ms: st.medianMs, p90_ms: st.p90Ms, total_ms: st.totalMs, timing: timings?.method ?? '' };
   });
 }
 
@@ -39,27 +40,28 @@ export interface RunFilesInput {
 export async function writeRunFiles(r: RunFilesInput): Promise<void> {
   const { dir, prior, preset, staticFit } = r;
   const s = staticFit;
+  const tag = { scene: r.inputs.scene, task: r.inputs.kind };
   await writePlyFile(join(dir, 'static.ply'), s.params);
   const stages: Record<string, string | number>[] = [
-    { stage: 'static', method: 'all', prior, preset, iterations: s.iterations, wall_ms: s.wallMs, train_ms: s.trainMs, iters_per_s: s.iterations / (s.trainMs / 1000), samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' },
+    { ...tag, stage: 'static', method: 'all', prior, preset, iterations: s.iterations, wall_ms: s.wallMs, train_ms: s.trainMs, iters_per_s: s.iterations / (s.trainMs / 1000), samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' },
   ];
   for (const o of r.outcomes) {
     const d = o.result.dynamic;
-    if (d) stages.push({ stage: 'dynamic', method: o.label, prior, preset, iterations: d.iterations, wall_ms: d.wallMs, train_ms: d.trainMs, iters_per_s: d.iterations / (d.trainMs / 1000), samples_per_iter: d.samplesPerIteration, gaussians: s.gaussians, field_parameters: d.fieldParameters });
-    stages.push({ stage: 'eval', method: o.label, prior, preset, iterations: 0, wall_ms: o.result.evalMs, train_ms: 0, iters_per_s: 0, samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' });
+    if (d) stages.push({ ...tag, stage: 'dynamic', method: o.label, prior, preset, iterations: d.iterations, wall_ms: d.wallMs, train_ms: d.trainMs, iters_per_s: d.iterations / (d.trainMs / 1000), samples_per_iter: d.samplesPerIteration, gaussians: s.gaussians, field_parameters: d.fieldParameters });
+    stages.push({ ...tag, stage: 'eval', method: o.label, prior, preset, iterations: 0, wall_ms: o.result.evalMs, train_ms: 0, iters_per_s: 0, samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' });
   }
   await writeCsv(join(dir, 'stages.csv'), stages, STAGE_COLUMNS);
-  await writeCsv(join(dir, 'kernels.csv'), [...kernelRows('static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows('dynamic', o.label, o.result.dynamic?.timings ?? null))], KERNEL_COLUMNS);
+  await writeCsv(join(dir, 'kernels.csv'), [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null))], KERNEL_COLUMNS);
   await writeCsv(
     join(dir, 'metrics.csv'),
-    r.outcomes.flatMap((o) => o.scores.map((sc) => ({ method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
+    r.outcomes.flatMap((o) => o.scores.map((sc) => ({ ...tag, method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
     METRIC_COLUMNS,
   );
   await writeCsv(
     join(dir, 'loss.csv'),
     [
-      ...s.lossCurve.map((p) => ({ stage: 'static', method: 'all', ...p })),
-      ...r.outcomes.flatMap((o) => (o.result.dynamic?.lossCurve ?? []).map((p) => ({ stage: 'dynamic', method: o.label, ...p }))),
+      ...s.lossCurve.map((p) => ({ ...tag, stage: 'static', method: 'all', ...p })),
+      ...r.outcomes.flatMap((o) => (o.result.dynamic?.lossCurve ?? []).map((p) => ({ ...tag, stage: 'dynamic', method: o.label, ...p }))),
     ],
     LOSS_COLUMNS,
   );

@@ -52,6 +52,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log }) : opts.data;
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;
   const inputs = await loadRunInputs({ kind: 'video-to-4d', data }, { prior, staticViews });
+  if (opts.scene !== undefined) inputs.scene = opts.scene;
 
   const run = await RunRecorder.create<AblateRecord>(opts.out, { command: 'ablate', groups: groups.map((g) => g.name), preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);

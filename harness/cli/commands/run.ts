@@ -97,6 +97,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log }) : opts.data;
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;
   const inputs = await loadRunInputs({ kind: kind as RunKind, data, image: opts.image, video: opts.video }, { prior, staticViews });
+  if (opts.scene !== undefined) inputs.scene = opts.scene;
 
   const run = await RunRecorder.create<RunCommandRecord>(opts.out, { command: 'run', kind: kind as RunKind, methods, preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);
