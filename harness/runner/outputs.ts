@@ -37,7 +37,10 @@ export interface RunFilesInput {
 }
 
 /** stages.csv, kernels.csv, metrics.csv, loss.csv, results.md/.csv, static.ply and a contact sheet per variant. */
-export async function writeRunFiles(r: RunFilesInput): Promise<void> {
+/** The rows of each run-level CSV, by file name: a suite concatenates them across runs. */
+export type RunCsvRows = Record<string, { columns: string[]; rows: Record<string, string | number>[] }>;
+
+export async function writeRunFiles(r: RunFilesInput): Promise<RunCsvRows> {
   const { dir, prior, preset, staticFit } = r;
   const s = staticFit;
   const tag = { scene: r.inputs.scene, task: r.inputs.kind };
@@ -50,21 +53,22 @@ export async function writeRunFiles(r: RunFilesInput): Promise<void> {
     if (d) stages.push({ ...tag, stage: 'dynamic', method: o.label, prior, preset, iterations: d.iterations, wall_ms: d.wallMs, train_ms: d.trainMs, iters_per_s: d.iterations / (d.trainMs / 1000), samples_per_iter: d.samplesPerIteration, gaussians: s.gaussians, field_parameters: d.fieldParameters });
     stages.push({ ...tag, stage: 'eval', method: o.label, prior, preset, iterations: 0, wall_ms: o.result.evalMs, train_ms: 0, iters_per_s: 0, samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' });
   }
-  await writeCsv(join(dir, 'stages.csv'), stages, STAGE_COLUMNS);
-  await writeCsv(join(dir, 'kernels.csv'), [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null))], KERNEL_COLUMNS);
-  await writeCsv(
-    join(dir, 'metrics.csv'),
-    r.outcomes.flatMap((o) => o.scores.map((sc) => ({ ...tag, method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
-    METRIC_COLUMNS,
-  );
-  await writeCsv(
-    join(dir, 'loss.csv'),
-    [
-      ...s.lossCurve.map((p) => ({ ...tag, stage: 'static', method: 'all', ...p })),
-      ...r.outcomes.flatMap((o) => (o.result.dynamic?.lossCurve ?? []).map((p) => ({ ...tag, stage: 'dynamic', method: o.label, ...p }))),
-    ],
-    LOSS_COLUMNS,
-  );
+  const tables: RunCsvRows = {
+    'stages.csv': { columns: STAGE_COLUMNS, rows: stages },
+    'kernels.csv': { columns: KERNEL_COLUMNS, rows: [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null))] },
+    'metrics.csv': {
+      columns: METRIC_COLUMNS,
+      rows: r.outcomes.flatMap((o) => o.scores.map((sc) => ({ ...tag, method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
+    },
+    'loss.csv': {
+      columns: LOSS_COLUMNS,
+      rows: [
+        ...s.lossCurve.map((p) => ({ ...tag, stage: 'static', method: 'all', ...p })),
+        ...r.outcomes.flatMap((o) => (o.result.dynamic?.lossCurve ?? []).map((p) => ({ ...tag, stage: 'dynamic', method: o.label, ...p }))),
+      ],
+    },
+  };
+  for (const [name, t] of Object.entries(tables)) await writeCsv(join(dir, name), t.rows, t.columns);
   await writeFileAtomic(join(dir, 'results.md'), `${r.table.title}\n\n${r.table.markdown}\n`);
   await writeCsv(join(dir, 'results.csv'), r.table.csv.rows, r.table.csv.columns);
   await mkdir(join(dir, 'renders'), { recursive: true });
@@ -74,6 +78,7 @@ export async function writeRunFiles(r: RunFilesInput): Promise<void> {
       if (renders?.length) await writePng(join(dir, 'renders', `${o.label}_${name}.png`), contactSheet(set, renders));
     }
   }
+  return tables;
 }
 
 /**
