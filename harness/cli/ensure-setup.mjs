@@ -2,12 +2,14 @@
 // Bootstrap that runs before any dependency exists, so it uses Node built-ins only.
 // `npm run bench` and `npm test` call it first: it installs npm packages when
 // node_modules is missing or older than package-lock.json, and Debian's chromium
-// when no browser is found. Idempotent and quiet when nothing is missing.
+// when no browser is found, and builds the AssemblyScript modules (asm/build.mjs)
+// when their .wasm is missing or stale. Idempotent and quiet when nothing is missing.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildAsm } from '../../asm/build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const stampPath = join(root, 'node_modules', '.dg4d-lock-sha256');
@@ -80,6 +82,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const [major, minor] = process.versions.node.split('.').map(Number);
     if (major < 20 || (major === 20 && minor < 8)) throw new Error(`Node ${process.versions.node} is too old; need >= 20.8`);
     ensureNodeModules();
+    buildAsm(); // asm/<module>/index.ts -> asm/build/<module>.wasm when missing or stale
     ensureChrome();
   } catch (err) {
     log(`error: ${err.message}`);
