@@ -55,6 +55,7 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
     [['bench', '--adapter', 'metal'], /--adapter must be one of/],
     [['bench', '--seed', '-3'], /--seed/],
     [['bench', '--prior', 'sds'], /--prior must be one of oracle, reference/],
+    [['bench', '--scenes', 'walker,teapot'], /--scenes: unknown scene 'teapot'/],
     [['info', '--bogus'], /bogus/],
     [['microbench', '--only', 'scan,warp'], /unknown suite 'warp'/],
   ];
@@ -65,7 +66,7 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
   }
 });
 
-test('bench --preset tiny writes run.json, bench.csv, stages.csv, kernels.csv and static.ply', async (t) => {
+test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and one run directory per (scene, task)', async (t) => {
   const out = join(tmp, 'bench-run');
   const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--json', '--quiet']);
   t.is(r.code, 0, r.stderr);
@@ -74,35 +75,33 @@ test('bench --preset tiny writes run.json, bench.csv, stages.csv, kernels.csv an
   const record = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
   t.is(record.status, 'complete');
   t.is(record.preset, 'tiny');
+  t.is(record.prior, 'oracle');
   t.is(record.environment.adapter.architecture, 'swiftshader');
   t.regex(record.environment.browser.version, /Chrome/);
   t.true(record.environment.browser.launchArgs.includes('--enable-unsafe-webgpu'));
-  t.is(record.results.scan.length, 4); // 2 sizes x 2 variants (SwiftShader has subgroups)
-  for (const row of record.results.scan) {
-    t.true(row.medianMs > 0 && row.p90Ms >= row.medianMs, JSON.stringify(row));
-    t.true(row.gpuMedianMs > 0, JSON.stringify(row));
-    t.is(row.timing, 'timestamp');
+  t.deepEqual(record.plan, [{ task: 'video-to-4d', scene: 'walker', methods: ['dg4d-fast', 'static'] }]);
+  const run = record.results.runs[0];
+  t.is(run.dir, 'scenes/walker-video-to-4d');
+  t.is(run.prior, 'oracle');
+  const psnr = Object.fromEntries(run.methods.map((m: { label: string; summary: { eval: { psnr: number } } }) => [m.label, m.summary.eval.psnr]));
+  t.true(psnr.static > 15, `static ${psnr.static}`);
+  t.true(psnr['dg4d-fast'] > psnr.static, `dg4d-fast ${psnr['dg4d-fast']} vs static ${psnr.static}`);
+
+  const rows = (name: string) => readFileSync(join(out, name), 'utf8').trim().split('\n');
+  const stages = rows('stages.csv');
+  t.true(stages[0]!.startsWith('scene,task,stage,method,prior,preset,'), stages[0]);
+  for (const stage of ['static', 'dynamic', 'eval']) t.true(stages.some((l) => l.startsWith(`walker,video-to-4d,${stage},`)), `stages.csv has ${stage}`);
+  const kernels = rows('kernels.csv');
+  for (const label of ['project', 'rasterize', 'rasterize_bwd', 'project_bwd', 'adam', 'hexplane', 'hexplane_bwd']) {
+    t.true(kernels.some((l) => l.split(',')[4] === label), `kernels.csv has ${label}`);
   }
-  const csv = readFileSync(join(out, 'bench.csv'), 'utf8').trim().split('\n');
-  t.is(csv[0], 'benchmark,variant,n,samples,median_ms,p90_ms,keys_per_s,gpu_median_ms,gpu_p90_ms,gpu_keys_per_s,gpu_timing');
-  t.is(csv.length, 5);
-  t.true(csv.some((l) => l.startsWith('scan,workgroup,1048576,')), 'sizes are written exactly');
-  const kernels = readFileSync(join(out, 'kernels.csv'), 'utf8').trim().split('\n');
-  t.is(kernels[0], 'stage,kernel,variant,n,samples,median_ms,p90_ms,total_ms,timing');
-  t.true(kernels.filter((l) => l.startsWith('bench,scan,')).length === 4);
-  for (const label of ['project', 'rasterize', 'rasterize_bwd', 'project_bwd', 'adam']) {
-    t.true(kernels.some((l) => l.startsWith(`static,${label},`)), `kernels.csv has static,${label}`);
-  }
-  // The static stage: oracle prior named in run.json and stages.csv; PLY written.
-  t.is(record.prior, 'oracle');
-  t.is(record.results.static.prior, 'oracle');
-  t.true(record.results.static.psnrTest > 10, `held-out PSNR ${record.results.static.psnrTest}`);
-  const stages = readFileSync(join(out, 'stages.csv'), 'utf8').trim().split('\n');
-  t.is(stages[0], 'stage,prior,preset,iterations,wall_ms,train_ms,iters_per_s,gaussians,psnr_train,psnr_test');
-  t.regex(stages[1]!, /^static,oracle,tiny,\d+,/);
-  const ply = readFileSync(join(out, 'static.ply'));
+  const metrics = rows('metrics.csv');
+  t.true(metrics[0]!.startsWith('scene,task,method,prior,preset,set,view,time,psnr,ssim'), metrics[0]);
+  t.is(metrics.filter((l) => l.startsWith('walker,video-to-4d,static,oracle,tiny,eval,')).length, metrics.filter((l) => l.startsWith('walker,video-to-4d,dg4d-fast,')).length);
+  t.true(rows('loss.csv').length > 10);
+  const ply = readFileSync(join(out, 'scenes', 'walker-video-to-4d', 'static.ply'));
   t.true(ply.subarray(0, 40).toString('latin1').startsWith('ply\nformat binary_little_endian 1.0\n'));
-  t.true(readFileSync(join(out, 'static_loss.csv'), 'utf8').split('\n').length > 2);
+  t.true(existsSync(join(out, 'scenes', 'walker-video-to-4d', 'renders', 'dg4d-fast_eval.png')));
 });
 
 test('bench refuses a non-empty --out and leaves it untouched', async (t) => {

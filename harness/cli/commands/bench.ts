@@ -1,51 +1,48 @@
-// `dg4d bench`: the main job. Grows with each pipeline stage; today it describes
-// the adapter, times the prefix scan at 2^16, 2^20 and 2^24 keys, and runs the
-// static stage on the built-in synthetic Gaussian scene.
+// `dg4d bench` (`npm run bench`): the main job. Runs the suite of
+// harness/runner/suite.ts on the built-in scenes with the preset that fits the
+// adapter, one run directory per (scene, task) under scenes/, their CSVs
+// concatenated at the top, and prints a summary table per task.
+import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { BrowserSession } from '../../browser/session.ts';
-import type { ScanBenchRow } from '../../page/scan_job.ts';
-import type { StaticJobResult } from '../../page/static_job.ts';
-import { PRIORS, type PriorKind } from '../../pipeline/presets.ts';
-import { writePlyFile } from '../../splat/ply.ts';
-import { summarize } from '../../util/stats.ts';
-import { writeCsv } from '../../report/csv.ts';
+import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption, type Preset } from '../args.ts';
+import { entryDirName, loadSuiteInputs, runSuiteEntry, suitePlan, writeSuiteCsvs, type SuiteEntry, type SuiteEntryResult } from '../../runner/suite.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 import { formatInfo } from './info.ts';
 
 export const BENCH_HELP = `usage: dg4d bench [options]
 
-The main job: starts headless Chromium, describes the WebGPU adapter, runs the
-benchmark suite and writes reports/<run-id>/: run.json, bench.csv, stages.csv,
-kernels.csv, static_loss.csv and static.ply. Today's suite:
-  - the u32 exclusive prefix scan at 2^16, 2^20 and 2^24 keys, each variant,
-    timed with tinybench (wall time per encode+submit+wait) and GPU timestamps;
-  - the static stage (DG4D's DreamGaussianHD fit) on the built-in synthetic
-    Gaussian scene, with the preset's schedule; PSNR on held-out views.
+The main job: starts headless Chromium, describes the WebGPU adapter and runs
+the suite on the built-in synthetic scenes, writing reports/<run-id>/:
+run.json (environment, preset, plan, per-run summaries), stages.csv,
+kernels.csv, metrics.csv and loss.csv (every run's rows, led by scene and
+task), and scenes/<scene>-<task>/ with each run's own files (as dg4d run
+writes them: static.ply, renders/, results.md ...).
 
-  --prior oracle|reference   what supervises training views other than the
-                             reference view (default oracle: ground-truth posed
-                             training views, shown as "prior: oracle" everywhere)
+The suite per preset:
+  tiny   video-to-4d on walker: dg4d-fast and static (CI smoke run)
+  small  (default on a software adapter; under 15 minutes on 2 CPU cores)
+         video-to-4d on every built-in scene with dg4d and static, plus
+         dg4d-fast and deformable-3dgs on walker; image-to-4d on walker (dg4d);
+         dnerf on balls (deformable-3dgs)
+  paper  (default on a GPU) every method on every scene and task
+
+  --scenes LIST              comma-separated subset of the built-in scenes
+  --prior oracle|reference   what supervises views other than the reference view
+                             (default oracle: ground-truth posed training views,
+                             shown as "prior: oracle" everywhere; dnerf always
+                             trains on its training split, i.e. oracle)
 ${GPU_OPTIONS_HELP}`;
-
-/** Scan sizes and timing budget per preset; tiny keeps CI short. */
-const SCAN_PRESETS: Record<Preset, { sizes: number[]; timeMs: number; minIterations: number }> = {
-  tiny: { sizes: [2 ** 16, 2 ** 20], timeMs: 200, minIterations: 3 },
-  small: { sizes: [2 ** 16, 2 ** 20, 2 ** 24], timeMs: 1000, minIterations: 5 },
-  paper: { sizes: [2 ** 16, 2 ** 20, 2 ** 24], timeMs: 2000, minIterations: 20 },
-};
-
-export const BENCH_CSV_COLUMNS = ['benchmark', 'variant', 'n', 'samples', 'median_ms', 'p90_ms', 'keys_per_s', 'gpu_median_ms', 'gpu_p90_ms', 'gpu_keys_per_s', 'gpu_timing'];
-export const KERNEL_CSV_COLUMNS = ['stage', 'kernel', 'variant', 'n', 'samples', 'median_ms', 'p90_ms', 'total_ms', 'timing'];
-export const STAGE_CSV_COLUMNS = ['stage', 'prior', 'preset', 'iterations', 'wall_ms', 'train_ms', 'iters_per_s', 'gaussians', 'psnr_train', 'psnr_test'];
-
-type StaticSummary = Omit<StaticJobResult, 'params' | 'timings' | 'testImages'>;
 
 interface BenchRecord extends RunRecordBase {
   command: 'bench';
-  config: { scan: (typeof SCAN_PRESETS)[Preset]; static: { prior: PriorKind } };
-  results?: { scan: ScanBenchRow[]; static?: StaticSummary };
+  plan: SuiteEntry[];
+  results?: {
+    runs: { scene: string; task: string; dir: string; prior: string; staticMs: number; methods: { label: string; summary: SuiteEntryResult['outcomes'][number]['summary']; dynamicMs: number | null; evalMs: number }[] }[];
+    wallMs: number;
+  };
 }
 
 function priorOption(value: string | undefined): PriorKind {
@@ -54,107 +51,89 @@ function priorOption(value: string | undefined): PriorKind {
   return v as PriorKind;
 }
 
-export function formatStaticTable(r: StaticSummary): string {
-  return formatTable(
-    ['stage', 'prior', 'iterations', 'time s', 'it/s', 'Gaussians', 'PSNR train', 'PSNR held-out'],
-    [['static', r.prior, String(r.iterations), fmt(r.wallMs / 1000, 1), fmt(r.itersPerSecond, 1), String(r.gaussians), fmt(r.psnrTrain), fmt(r.psnrTest)]],
-  );
+function scenesOption(value: string | undefined): string[] {
+  const known = sceneNames();
+  if (value === undefined) return known;
+  const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of list) if (!known.includes(s)) throw new UsageError(`--scenes: unknown scene '${s}' (known: ${known.join(', ')})`);
+  if (!list.length) throw new UsageError('--scenes: give at least one scene');
+  return [...new Set(list)];
 }
 
-const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const fmt = (n: number | undefined, digits = 2) => (n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
-export function formatScanTable(rows: ScanBenchRow[]): string {
-  return formatTable(
-    ['variant', 'keys', 'median ms', 'p90 ms', 'Mkeys/s', 'GPU median ms', 'GPU Mkeys/s'],
-    rows.map((r) => [r.variant, `2^${Math.log2(r.n)}`, fmt(r.medianMs), fmt(r.p90Ms), fmt(r.keysPerSecond / 1e6, 1), fmt(r.gpuMedianMs), fmt(r.gpuKeysPerSecond / 1e6, 1)]),
-  );
+/** One table per task: a row per (scene, method) with each evaluation set's PSNR/SSIM and the stage times. */
+export function formatSuiteTables(results: SuiteEntryResult[]): string {
+  const out: string[] = [];
+  for (const task of [...new Set(results.map((r) => r.entry.task))]) {
+    const of = results.filter((r) => r.entry.task === task);
+    const sets = [...new Set(of.flatMap((r) => Object.keys(r.inputs.eval)))];
+    const header = ['scene', 'method', ...sets.flatMap((s) => [`${s} PSNR`, `${s} SSIM`]), 'static s', 'dynamic s', 'eval s'];
+    const rows = of.flatMap((r) =>
+      r.outcomes.map((o) => [
+        r.entry.scene,
+        o.label,
+        ...sets.flatMap((s) => [fmt(o.summary[s]?.psnr), fmt(o.summary[s]?.ssim, 4)]),
+        fmt(r.staticMs / 1000, 1),
+        o.result.dynamic ? fmt(o.result.dynamic.wallMs / 1000, 1) : '-',
+        fmt(o.result.evalMs / 1000, 1),
+      ]),
+    );
+    out.push(`${task}, prior: ${[...new Set(of.map((r) => r.prior))].join(', ')}\n${formatTable(header, rows)}`);
+  }
+  return out.join('\n\n');
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const opts = parse('bench', argv, { ...GPU_OPTIONS, prior: { type: 'string' } });
+  const opts = parse('bench', argv, { ...GPU_OPTIONS, prior: { type: 'string' }, scenes: { type: 'string' } });
   const adapter = adapterOption(opts.adapter);
   const prior = priorOption(opts.prior);
   const requestedPreset = presetOption(opts.preset);
   const seed = seedOption(opts.seed);
-  const run = await RunRecorder.create<BenchRecord>(opts.out, {
-    command: 'bench',
-    preset: requestedPreset ?? 'small',
-    seed,
-    prior,
-    config: { scan: SCAN_PRESETS[requestedPreset ?? 'small'], static: { prior } },
-  });
+  const scenes = scenesOption(opts.scenes);
+  const run = await RunRecorder.create<BenchRecord>(opts.out, { command: 'bench', preset: requestedPreset ?? 'small', seed, prior, config: {}, plan: [] });
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
   log(`run directory: ${run.dir}`);
+  const t0 = performance.now();
 
   const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
   try {
     const info = await session.adapterInfo();
-    const record = run.record;
-    record.preset = presetForAdapter(requestedPreset, info, 'small', 'paper');
-    record.config = { scan: SCAN_PRESETS[record.preset as Preset], static: { prior } };
+    const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
+    const plan = suitePlan(preset, scenes);
+    run.record.preset = preset;
+    run.record.plan = plan;
     run.setEnvironment(session, info);
     await run.save();
     log(formatInfo({ browser: { version: session.browserVersion, adapterFlags: session.adapterFlags }, adapter: info }));
-    log(`\npreset ${record.preset}: timing the prefix scan at ${record.config.scan.sizes.map((n) => `2^${Math.log2(n)}`).join(', ')} keys`);
+    log(`\npreset ${preset}, prior: ${prior}: ${plan.length} runs (${plan.map(entryDirName).join(', ')})`);
 
-    const rows = await session.run<ScanBenchRow[]>('scanBench', { ...record.config.scan });
-    await writeCsv(
-      run.path('bench.csv'),
-      rows.map((r) => ({
-        benchmark: 'scan',
-        variant: r.variant,
-        n: r.n,
-        samples: r.samples,
-        median_ms: r.medianMs,
-        p90_ms: r.p90Ms,
-        keys_per_s: r.keysPerSecond,
-        gpu_median_ms: r.gpuMedianMs,
-        gpu_p90_ms: r.gpuP90Ms,
-        gpu_keys_per_s: r.gpuKeysPerSecond,
-        gpu_timing: r.timing,
+    const o = { preset, prior, seed, log };
+    // Every input is generated (built-in scenes) and validated before any training.
+    const inputs = await loadSuiteInputs(session, plan, o);
+    const results: SuiteEntryResult[] = [];
+    for (const [i, entry] of plan.entries()) {
+      log(`\n[${i + 1}/${plan.length}] ${entry.task} ${entry.scene}: ${entry.methods.join(', ')}  (${((performance.now() - t0) / 1000).toFixed(0)} s so far)`);
+      results.push(await runSuiteEntry(session, entry, inputs[i]!, run.path(`scenes/${entryDirName(entry)}`), o));
+    }
+    await writeSuiteCsvs(run.dir, results);
+    const wallMs = performance.now() - t0;
+    run.record.results = {
+      wallMs,
+      runs: results.map((r) => ({
+        scene: r.entry.scene,
+        task: r.entry.task,
+        dir: `scenes/${entryDirName(r.entry)}`,
+        prior: r.prior,
+        staticMs: r.staticMs,
+        methods: r.outcomes.map((x) => ({ label: x.label, summary: x.summary, dynamicMs: x.result.dynamic?.wallMs ?? null, evalMs: x.result.evalMs })),
       })),
-      BENCH_CSV_COLUMNS,
-    );
-    log(`\nstatic stage: preset ${record.preset}, prior: ${prior}, built-in synthetic Gaussian scene`);
-    const { params, timings, ...staticSummary } = await session.run<StaticJobResult>('staticStage', { preset: record.preset, prior, seed });
-    await writePlyFile(run.path('static.ply'), params);
-    await writeCsv(
-      run.path('stages.csv'),
-      [
-        {
-          stage: 'static',
-          prior,
-          preset: record.preset,
-          iterations: staticSummary.iterations,
-          wall_ms: staticSummary.wallMs,
-          train_ms: staticSummary.trainMs,
-          iters_per_s: staticSummary.itersPerSecond,
-          gaussians: staticSummary.gaussians,
-          psnr_train: staticSummary.psnrTrain,
-          psnr_test: staticSummary.psnrTest,
-        },
-      ],
-      STAGE_CSV_COLUMNS,
-    );
-    await writeCsv(run.path('static_loss.csv'), staticSummary.lossCurve.map((p) => ({ ...p })), Object.keys(staticSummary.lossCurve[0] ?? { iter: 0, loss: 0 }));
-    const staticKernels = Object.entries(timings?.samples ?? {}).map(([label, samples]) => {
-      const st = summarize(samples);
-      return { stage: 'static', kernel: label, variant: '', n: staticSummary.gaussians, samples: st.count, median_ms: st.medianMs, p90_ms: st.p90Ms, total_ms: st.totalMs, timing: timings?.method ?? '' };
-    });
-    await writeCsv(
-      run.path('kernels.csv'),
-      [
-        ...rows.map((r) => ({ stage: 'bench', kernel: 'scan', variant: r.variant, n: r.n, samples: r.samples, median_ms: r.gpuMedianMs, p90_ms: r.gpuP90Ms, total_ms: r.gpuMedianMs * r.samples, timing: r.timing })),
-        ...staticKernels,
-      ],
-      KERNEL_CSV_COLUMNS,
-    );
-    record.results = { scan: rows, static: staticSummary };
+    };
     await run.complete();
-    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, ...record }, null, 2) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, ...run.record }, null, 2) + '\n');
     else {
-      process.stdout.write(`\nprefix scan, ${info.description} (wall = encode+submit+wait; GPU = timestamp queries)\n${formatScanTable(rows)}\n`);
-      process.stdout.write(`\nstatic stage, preset ${record.preset}, prior: ${prior}, ${info.description}, built-in synthetic scene (PSNR in dB on held-out views)\n${formatStaticTable(staticSummary)}\n`);
+      process.stdout.write(`\nsuite, preset ${preset}, prior: ${prior}, ${info.description}, ${new Date().toISOString().slice(0, 10)} (PSNR in dB, composited on white; ${(wallMs / 1000).toFixed(0)} s)\n`);
+      process.stdout.write(formatSuiteTables(results) + '\n');
       process.stdout.write(`\nwrote ${run.dir}\n`);
     }
     return 0;

@@ -1,0 +1,119 @@
+// The suite that `dg4d bench` (`npm run bench`) runs: a list of (task, scene,
+// methods) entries per preset, each run as `dg4d run` would run it into
+// scenes/<scene>-<task>/ of the suite's directory, then every run's CSV rows
+// concatenated at the top (each row leads with scene and task).
+//
+// The CPU preset (`small`) is sized to finish in under 15 minutes on 2 cores:
+// video-to-4D with DG4D on every built-in scene, the other methods and tasks on
+// one scene each. `paper` (a real GPU) runs every method on every scene and
+// task. `tiny` is the CI smoke run.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensureTinyScene } from '../../datasets/cache.ts';
+import { sceneNames } from '../../datasets/scenes/index.ts';
+import type { BrowserSession } from '../browser/session.ts';
+import { METHODS, methodConfig, type MethodName } from '../pipeline/methods.ts';
+import type { PresetName, PriorKind } from '../pipeline/presets.ts';
+import { writeCsv } from '../report/csv.ts';
+import { loadRunInputs, type RunInputs, type RunKind } from './inputs.ts';
+import { writeRunFiles, type RunCsvRows } from './outputs.ts';
+import { runStaticFit, runVariant, type VariantOutcome } from './pipeline_run.ts';
+
+export interface SuiteEntry {
+  task: RunKind;
+  scene: string;
+  methods: MethodName[];
+}
+
+/** Square render size of each preset's 4D stages; built-in scenes are rendered at it. */
+export const SUITE_RESOLUTION: Record<PresetName, number> = { tiny: 64, small: 128, paper: 512 };
+
+const ALL_DYNAMIC: MethodName[] = ['dg4d', 'dg4d-fast', 'deformable-3dgs', 'static'];
+
+export function suitePlan(preset: PresetName, scenes: string[] = sceneNames()): SuiteEntry[] {
+  // The scene that gets every method (walker unless left out), and the D-NeRF one (balls, the D-NeRF-like scene).
+  const main = scenes.includes('walker') ? 'walker' : scenes[0]!;
+  const dnerf = scenes.includes('balls') ? 'balls' : main;
+  if (preset === 'tiny') return [{ task: 'video-to-4d', scene: main, methods: ['dg4d-fast', 'static'] }];
+  if (preset === 'small') {
+    return [
+      ...scenes.map((scene): SuiteEntry => ({ task: 'video-to-4d', scene, methods: scene === main ? ALL_DYNAMIC : ['dg4d', 'static'] })),
+      { task: 'image-to-4d', scene: main, methods: ['dg4d', 'static'] },
+      { task: 'dnerf', scene: dnerf, methods: ['deformable-3dgs', 'static'] },
+    ];
+  }
+  return (['video-to-4d', 'image-to-4d', 'dnerf'] as RunKind[]).flatMap((task) =>
+    scenes.map((scene): SuiteEntry => ({ task, scene, methods: task === 'dnerf' ? ['deformable-3dgs', 'static'] : [...METHODS] })),
+  );
+}
+
+export const entryDirName = (e: SuiteEntry) => `${e.scene}-${e.task}`;
+
+export interface SuiteEntryResult {
+  entry: SuiteEntry;
+  dir: string;
+  prior: PriorKind;
+  inputs: RunInputs;
+  staticMs: number;
+  outcomes: VariantOutcome[];
+  csv: RunCsvRows;
+}
+
+export interface SuiteOptions {
+  preset: PresetName;
+  prior: PriorKind;
+  seed: number;
+  log: (line: string) => void;
+}
+
+/** Loads (generating if needed) and validates every entry's inputs before any training. */
+export async function loadSuiteInputs(session: BrowserSession, plan: SuiteEntry[], o: SuiteOptions): Promise<RunInputs[]> {
+  const res = SUITE_RESOLUTION[o.preset];
+  const staticViews = methodConfig('static', o.preset).staticViews;
+  const out: RunInputs[] = [];
+  for (const e of plan) {
+    const data = await ensureTinyScene(e.scene, { res, session, log: o.log });
+    // D-NeRF reconstruction trains on the training split: it always takes the oracle.
+    const prior = e.task === 'dnerf' ? 'oracle' : o.prior;
+    const inputs = await loadRunInputs({ kind: e.task, data }, { prior, staticViews });
+    inputs.scene = e.scene;
+    out.push(inputs);
+  }
+  return out;
+}
+
+export async function runSuiteEntry(session: BrowserSession, entry: SuiteEntry, inputs: RunInputs, dir: string, o: SuiteOptions): Promise<SuiteEntryResult> {
+  const prior: PriorKind = entry.task === 'dnerf' ? 'oracle' : o.prior;
+  const ro = { preset: o.preset, prior, seed: o.seed, log: o.log };
+  const staticFit = await runStaticFit(session, inputs, ro);
+  const outcomes: VariantOutcome[] = [];
+  for (const method of entry.methods) outcomes.push(await runVariant(session, inputs, staticFit.params, { label: method, method }, ro));
+  const title = `${entry.task} ${entry.scene}, preset ${o.preset}, prior: ${prior}`;
+  const markdown = outcomes.map((x) => `- ${x.label}: ${Object.entries(x.summary).map(([s, v]) => `${s} PSNR ${v.psnr.toFixed(2)} dB, SSIM ${v.ssim.toFixed(4)}`).join('; ')}`).join('\n');
+  await mkdir(dir, { recursive: true });
+  const csv = await writeRunFiles({
+    dir,
+    prior,
+    preset: o.preset,
+    staticFit,
+    outcomes,
+    inputs,
+    table: {
+      title,
+      markdown,
+      csv: { columns: ['method', 'set', 'psnr', 'ssim'], rows: outcomes.flatMap((x) => Object.entries(x.summary).map(([set, v]) => ({ method: x.label, set, psnr: v.psnr, ssim: v.ssim }))) },
+    },
+  });
+  return { entry, dir, prior, inputs, staticMs: staticFit.wallMs, outcomes, csv };
+}
+
+/** Concatenates each run's CSVs into the suite directory (columns: the union, in first-seen order). */
+export async function writeSuiteCsvs(dir: string, results: SuiteEntryResult[]): Promise<string[]> {
+  const names = [...new Set(results.flatMap((r) => Object.keys(r.csv)))];
+  for (const name of names) {
+    const columns: string[] = [];
+    for (const r of results) for (const c of r.csv[name]?.columns ?? []) if (!columns.includes(c)) columns.push(c);
+    await writeCsv(join(dir, name), results.flatMap((r) => r.csv[name]?.rows ?? []), columns);
+  }
+  return names;
+}
