@@ -189,10 +189,10 @@ function segment(g: Geo, p: UvUnwrapParams): { chartOf: Int32Array; chartCount: 
     for (;;) {
       // add f to chart c
       chartOf[f] = c;
-      nsum[3 * c] += A[f]! * N[3 * f]!;
-      nsum[3 * c + 1] += A[f]! * N[3 * f + 1]!;
-      nsum[3 * c + 2] += A[f]! * N[3 * f + 2]!;
-      area[c] += A[f]!;
+      nsum[3 * c]! += A[f]! * N[3 * f]!;
+      nsum[3 * c + 1]! += A[f]! * N[3 * f + 1]!;
+      nsum[3 * c + 2]! += A[f]! * N[3 * f + 2]!;
+      area[c]! += A[f]!;
       count[c]!++;
       if (head[c]! < 0) head[c] = f;
       else next[tail[c]!] = f;
@@ -249,7 +249,7 @@ function segment(g: Geo, p: UvUnwrapParams): { chartOf: Int32Array; chartCount: 
         const t = chartOf[h]!;
         if (t === c) continue;
         if (shared[t] === 0) touched[nTouched++] = t;
-        shared[t] += edgeLength(g, f, k);
+        shared[t]! += edgeLength(g, f, k);
       }
     }
     let best = -1;
@@ -275,11 +275,11 @@ function segment(g: Geo, p: UvUnwrapParams): { chartOf: Int32Array; chartCount: 
     for (let f = head[c]!; f >= 0; f = next[f]!) chartOf[f] = best;
     next[tail[best]!] = head[c]!;
     tail[best] = tail[c]!;
-    nsum[3 * best] += nsum[3 * c]!;
-    nsum[3 * best + 1] += nsum[3 * c + 1]!;
-    nsum[3 * best + 2] += nsum[3 * c + 2]!;
-    area[best] += area[c]!;
-    count[best] += count[c]!;
+    nsum[3 * best]! += nsum[3 * c]!;
+    nsum[3 * best + 1]! += nsum[3 * c + 1]!;
+    nsum[3 * best + 2]! += nsum[3 * c + 2]!;
+    area[best]! += area[c]!;
+    count[best]! += count[c]!;
     alive[c] = 0;
   }
 
@@ -454,8 +454,8 @@ function lscm(g: Geo, faces: Int32Array, nLocal: number, s: Scratch, p: UvUnwrap
     for (let j = 0; j < 3; j++) {
       const a = coef[o + 2 * j]!, b = coef[o + 2 * j + 1]!;
       const l = s.cornerLocal[3 * i + j]!;
-      diag[2 * l] += w * (a * a + b * b);
-      diag[2 * l + 1] += w * (a * a + b * b);
+      diag[2 * l]! += w * (a * a + b * b);
+      diag[2 * l + 1]! += w * (a * a + b * b);
     }
   }
   // pins: the vertex farthest from the centroid, then the one farthest from it
@@ -510,8 +510,8 @@ function lscm(g: Geo, faces: Int32Array, nLocal: number, s: Scratch, p: UvUnwrap
     const alpha = rz / dq;
     let rzNew = 0;
     for (let k = 0; k < n2; k++) {
-      x[k] += alpha * d[k]!;
-      r[k] -= alpha * q[k]!;
+      x[k]! += alpha * d[k]!;
+      r[k]! -= alpha * q[k]!;
       z[k] = r[k]! * invD[k]!;
       rzNew += r[k]! * z[k]!;
     }
@@ -533,12 +533,12 @@ function lscmApply(nf: number, coef: Float64Array, cornerLocal: Int32Array, x: F
     const u0 = x[l0]!, v0 = x[l0 + 1]!, u1 = x[l1]!, v1 = x[l1 + 1]!, u2 = x[l2]!, v2 = x[l2 + 1]!;
     const re = (u0 * a0 - v0 * b0 + (u1 * a1 - v1 * b1) + (u2 * a2 - v2 * b2)) * w;
     const im = (u0 * b0 + v0 * a0 + (u1 * b1 + v1 * a1) + (u2 * b2 + v2 * a2)) * w;
-    out[l0] += a0 * re + b0 * im;
-    out[l0 + 1] += a0 * im - b0 * re;
-    out[l1] += a1 * re + b1 * im;
-    out[l1 + 1] += a1 * im - b1 * re;
-    out[l2] += a2 * re + b2 * im;
-    out[l2 + 1] += a2 * im - b2 * re;
+    out[l0]! += a0 * re + b0 * im;
+    out[l0 + 1]! += a0 * im - b0 * re;
+    out[l1]! += a1 * re + b1 * im;
+    out[l1 + 1]! += a1 * im - b1 * re;
+    out[l2]! += a2 * re + b2 * im;
+    out[l2 + 1]! += a2 * im - b2 * re;
   }
 }
 
@@ -742,7 +742,7 @@ function pack(atlas: Atlas, g: Geo, p: UvUnwrapParams): boolean {
       areaUv += 0.5 * Math.abs((uv[2 * b]! - uv[2 * a]!) * (uv[2 * cc + 1]! - uv[2 * a + 1]!) - (uv[2 * cc]! - uv[2 * a]!) * (uv[2 * b + 1]! - uv[2 * a + 1]!));
     }
     const scale = area3 > 0 && areaUv > 0 ? Math.sqrt(area3 / areaUv) : 1;
-    for (let k = 2 * v0; k < 2 * (v0 + nv); k++) uv[k] *= scale;
+    for (let k = 2 * v0; k < 2 * (v0 + nv); k++) uv[k]! *= scale;
     // convex hull (monotone chain) of the chart's uvs
     for (let i = 0; i < nv; i++) sorted[i] = v0 + i;
     sortPoints(sorted, nv, uv);
@@ -807,8 +807,8 @@ function pack(atlas: Atlas, g: Geo, p: UvUnwrapParams): boolean {
       H[c] = w;
     } else {
       for (let i = v0; i < v0 + nv; i++) {
-        uv[2 * i] -= minA;
-        uv[2 * i + 1] -= minB;
+        uv[2 * i]! -= minA;
+        uv[2 * i + 1]! -= minB;
       }
       W[c] = w;
       H[c] = hh;
