@@ -1,9 +1,12 @@
 // Page jobs of the mesh stage (harness/mesh/): the kernels one by one for the
 // tests (`densityGrid`, ...) and the per-frame and refinement jobs the runner
 // (harness/runner/mesh_run.ts) calls.
+import { BakeKernels, Baker, MeshRaster, uploadMesh, type BakeConfig } from '../mesh/bake.ts';
+import { bakeViewParams, type BakeOptions } from '../mesh/bake_ref.ts';
 import { DensityGrid } from '../mesh/density_grid.ts';
+import type { GtCameraSpec, MeshData } from '../gt/mesh.ts';
 import { densityGridSpec, type GridSpec } from '../mesh/density_grid_ref.ts';
-import { readF32 } from '../gpu/readback.ts';
+import { readF32, uploadBuffer } from '../gpu/readback.ts';
 import { GaussianModel, type GaussianParams } from '../splat/model.ts';
 import type { Job } from './context.ts';
 
@@ -37,4 +40,98 @@ export const densityGridJob: Job = async (ctx, raw) => {
   }
 };
 
-export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob };
+export interface BakeKernelsJobArgs {
+  size: number;
+  /** [T*T,4] texel map (as the texel raster writes it). */
+  texelPos: Float32Array;
+  texelNrm: Float32Array;
+  views: { camera: GtCameraSpec; render: Float32Array; meshView: Float32Array }[];
+  options: BakeOptions;
+  dilate: number;
+}
+
+export interface BakeKernelsJobResult {
+  accum: Float32Array;
+  /** After bake_normalize only, and after `dilate` rings. */
+  normalized: Float32Array;
+  dilated: Float32Array;
+}
+
+/** The compute kernels of the bake on given inputs (tests against bake_ref.ts). */
+export const bakeKernelsJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as BakeKernelsJobArgs;
+  const { device } = ctx.gpu;
+  const T = args.size;
+  const k = await BakeKernels.create(ctx.gpu, ctx.cache);
+  const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+  const owned: GPUBuffer[] = [];
+  const up = (a: Float32Array) => (owned.push(uploadBuffer(device, a, S)), owned[owned.length - 1]!);
+  const fresh = () => (owned.push(device.createBuffer({ size: T * T * 16, usage: S | GPUBufferUsage.COPY_DST })), owned[owned.length - 1]!);
+  const release: (() => void)[] = [];
+  try {
+    const texels = { pos: up(args.texelPos), nrm: up(args.texelNrm), size: T };
+    const accum = fresh();
+    const enc = device.createCommandEncoder();
+    for (const v of args.views) release.push(k.encodeBake(enc, texels, bakeViewParams(v.camera), up(v.render), up(v.meshView), accum, args.options));
+    const once = k.encodeFinish(enc, accum, T, 0, fresh(), fresh());
+    const rings = k.encodeFinish(enc, accum, T, args.dilate, fresh(), fresh());
+    release.push(once.release, rings.release);
+    device.queue.submit([enc.finish()]);
+    const n = T * T * 4;
+    return { accum: await readF32(device, accum, n), normalized: await readF32(device, once.texture, n), dilated: await readF32(device, rings.texture, n) } satisfies BakeKernelsJobResult;
+  } finally {
+    for (const f of release) f();
+    for (const b of owned) b.destroy();
+  }
+};
+
+export interface BakeJobArgs {
+  params: GaussianParams;
+  mesh: MeshData;
+  views: GtCameraSpec[];
+  config: BakeConfig;
+  /** Also return the texel map and the mesh seen from views[0]. */
+  debug?: boolean;
+}
+
+export interface BakeJobResult {
+  /** [T*T,4] (rgb, filled), row 0 at v = 0. */
+  texture: Float32Array;
+  texelPos?: Float32Array;
+  meshView?: Float32Array;
+}
+
+/** The whole bake of one mesh from the Gaussians (harness/mesh/bake.ts). */
+export const bakeJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as BakeJobArgs;
+  const { device } = ctx.gpu;
+  const model = GaussianModel.create(device, args.params);
+  const mesh = uploadMesh(device, args.mesh);
+  const baker = await Baker.create(ctx.gpu, ctx.cache);
+  try {
+    const T = args.config.textureSize;
+    const r = await baker.bake(mesh, model, args.views, args.config);
+    const out: BakeJobResult = { texture: await readF32(device, r.texture, T * T * 4) };
+    r.texture.destroy();
+    if (args.debug) {
+      const enc = device.createCommandEncoder();
+      const texels = baker.raster.encodeTexelMap(enc, mesh, T);
+      const cam = args.views[0]!;
+      const mv = device.createBuffer({ size: cam.width * cam.height * 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      const rel = baker.raster.encodeView(enc, mesh, cam, mv);
+      device.queue.submit([enc.finish()]);
+      out.texelPos = await readF32(device, texels.pos, T * T * 4);
+      out.meshView = await readF32(device, mv, cam.width * cam.height * 4);
+      for (const b of [texels.pos, texels.nrm, mv]) b.destroy();
+      texels.release();
+      rel();
+    }
+    return out;
+  } finally {
+    baker.destroy();
+    mesh.destroy();
+    model.destroy();
+  }
+};
+
+export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob, bakeKernels: bakeKernelsJob, bake: bakeJob };
