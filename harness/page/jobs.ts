@@ -9,6 +9,7 @@ import { HEXPLANE_JOBS } from './hexplane_job.ts';
 import { infoJob } from './info_job.ts';
 import { lossBenchJob, lossJob } from './loss_job.ts';
 import { MESH_JOBS } from './mesh_job.ts';
+import { METRICS_JOBS } from './metrics_job.ts';
 import { MLP_JOBS } from './mlp_job.ts';
 import { renderBenchJob, renderJob } from './render_job.ts';
 import { scanJob, scanBenchJob } from './scan_job.ts';
@@ -36,6 +37,7 @@ export const JOBS: Record<string, Job> = {
   ...MLP_JOBS,
   ...DYNAMIC_JOBS,
   ...DYNAMIC_CHAIN_JOBS,
+  ...METRICS_JOBS,
   ...MESH_JOBS,
   /** Destroys the device: lets tests check that device loss becomes an error. */
   destroyDevice: async (ctx) => {
