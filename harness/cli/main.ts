@@ -8,6 +8,7 @@ import { infoCommand, INFO_HELP } from './commands/info.ts';
 import { microbenchCommand, MICROBENCH_HELP } from './commands/microbench.ts';
 import { runCommand, RUN_HELP } from './commands/run.ts';
 import { reportCommand, REPORT_HELP } from './commands/report.ts';
+import { compareCommand, COMPARE_HELP } from './commands/compare.ts';
 import { DatasetError } from '../../datasets/validate.ts';
 import { RunInputError } from '../runner/inputs.ts';
 import { UsageError } from './args.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   run: { run: runCommand, help: RUN_HELP, summary: 'a 4D pipeline on a dataset: image-to-4d | video-to-4d | dnerf, one or more methods' },
   ablate: { run: ablateCommand, help: ABLATE_HELP, summary: 'the ablation switches on one scene, one table' },
   report: { run: reportCommand, help: REPORT_HELP, summary: 'rebuild tables.md, tables/*.csv and report.html for a run, ablate or suite directory' },
+  compare: { run: compareCommand, help: COMPARE_HELP, summary: 'compare run B against run A or a baseline file: metrics, tolerances, timing ratios' },
   datasets: { run: datasetsCommand, help: DATASETS_HELP, summary: 'render the procedural scenes into dataset folders (make) or a contact sheet (preview)' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
 };
