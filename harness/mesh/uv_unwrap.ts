@@ -2,8 +2,8 @@
 // asm/uv_unwrap (WASM), the options shared with its CPU reference
 // (uv_unwrap_ref.ts, `refUvUnwrap`), input validation, and `uvQuality`, the
 // numbers the report prints (packing efficiency, stretch, charts, flips).
-// Host-agnostic: no DOM, no node: imports; the caller hands over the wasm bytes
-// (Node reads asm/build/uv_unwrap.wasm, the page fetches it).
+// Host-agnostic: no DOM, no node: imports; the module comes from the shared
+// loader (wasm.ts), which the caller feeds with asm/build/uv_unwrap.wasm.
 //
 // Pipeline (the same in both implementations, see asm/README.md):
 //   segment   region growing over face adjacency: a face joins a chart while its
@@ -18,6 +18,7 @@
 //             bounding box, shelf-packed by height into a textureSize² atlas
 //             with `padding` empty texels around every chart;
 //   split     one output vertex per (input vertex, chart): seams get copies.
+import type { AsmExports, AsmModule } from './wasm.ts';
 
 /** Input: a welded triangle mesh. */
 export interface UvMesh {
@@ -158,14 +159,11 @@ export function remapVertexAttribute<T extends Float32Array | Uint32Array | Uint
 }
 
 // ---------------------------------------------------------------------------
-// WASM binding. Memory protocol (the one of every asm/ module, stub runtime):
-// reset(); alloc(bytes) input buffers and copy them in; unwrap(...) -> status;
-// read the outputs through the out* getters (pointers into module memory).
+// WASM binding, on the shared asm/ loader (wasm.ts: reset, alloc, copy in,
+// call, copy out). Load with loadAsm('uv_unwrap', bytes) or, in Node,
+// loadAsmFile('uv_unwrap') (wasm_file.ts).
 
-interface UvUnwrapExports {
-  memory: WebAssembly.Memory;
-  reset(): void;
-  alloc(bytes: number): number;
+export interface UvUnwrapExports extends AsmExports {
   unwrap(
     positions: number,
     vertexCount: number,
@@ -203,77 +201,52 @@ export function uvStatusMessage(status: number, params: UvUnwrapParams): string 
   return `uv_unwrap: failed with status ${status}`;
 }
 
-export interface UvUnwrapper {
-  unwrap(mesh: UvMesh, options?: UvUnwrapOptions): UvUnwrapResult;
-}
-
 /** Positions of the output vertices from the input positions and the vertex map. */
 export function splitPositions(positions: Float32Array, vertexMap: Uint32Array): Float32Array {
   return remapVertexAttribute(positions, vertexMap, 3);
 }
 
-/** Instantiates asm/build/uv_unwrap.wasm (bytes or a compiled module); one instance, reused per call. */
-export async function createUvUnwrapper(source: BufferSource | WebAssembly.Module): Promise<UvUnwrapper> {
-  const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(source);
-  const imports = {
-    env: {
-      abort(_msg: number, _file: number, line: number, column: number) {
-        throw new Error(`uv_unwrap.wasm: abort at line ${line}:${column}`);
-      },
-    },
-  };
-  const instance = await WebAssembly.instantiate(module, imports);
-  const ex = instance.exports as unknown as UvUnwrapExports;
+/** Unwraps `mesh` with the WASM build (asm/uv_unwrap); same result as refUvUnwrap. Throws on bad input before any work. */
+export function uvUnwrap(mod: AsmModule<UvUnwrapExports>, mesh: UvMesh, options?: UvUnwrapOptions): UvUnwrapResult {
+  validateUvMesh(mesh);
+  const p = resolveUvUnwrapOptions(options);
+  const e = mod.exports;
+  const V = mesh.positions.length / 3;
+  const F = mesh.indices.length / 3;
+  mod.reset();
+  const posPtr = mod.copyIn(mesh.positions);
+  const idxPtr = mod.copyIn(mesh.indices);
+  const status = e.unwrap(
+    posPtr,
+    V,
+    idxPtr,
+    F,
+    p.textureSize,
+    p.padding,
+    p.cosMaxChartAngle,
+    p.maxChartFaces,
+    p.compactness,
+    p.mergeAreaFraction,
+    p.cosMergeMaxAngle,
+    p.planarMaxStretch,
+    p.maxStretch,
+    p.cgMaxIterations,
+    p.cgTolerance,
+  );
+  if (status !== UV_STATUS_OK) throw new Error(uvStatusMessage(status, p));
+  const Vo = e.outVertexCount();
+  const C = e.outChartCount();
+  const vertexMap = mod.u32(e.outVertexMap(), Vo);
   return {
-    unwrap(mesh, options) {
-      validateUvMesh(mesh);
-      const p = resolveUvUnwrapOptions(options);
-      const V = mesh.positions.length / 3;
-      const F = mesh.indices.length / 3;
-      ex.reset();
-      const posPtr = ex.alloc(Math.max(8, V * 12));
-      new Float32Array(ex.memory.buffer, posPtr, V * 3).set(mesh.positions);
-      const idxPtr = ex.alloc(Math.max(8, F * 12));
-      new Uint32Array(ex.memory.buffer, idxPtr, F * 3).set(mesh.indices);
-      const status = ex.unwrap(
-        posPtr,
-        V,
-        idxPtr,
-        F,
-        p.textureSize,
-        p.padding,
-        p.cosMaxChartAngle,
-        p.maxChartFaces,
-        p.compactness,
-        p.mergeAreaFraction,
-        p.cosMergeMaxAngle,
-        p.planarMaxStretch,
-        p.maxStretch,
-        p.cgMaxIterations,
-        p.cgTolerance,
-      );
-      if (status !== UV_STATUS_OK) {
-        ex.reset();
-        throw new Error(uvStatusMessage(status, p));
-      }
-      const Vo = ex.outVertexCount();
-      const C = ex.outChartCount();
-      const buf = ex.memory.buffer; // read after the call: memory may have grown
-      const vertexMap = new Uint32Array(buf, ex.outVertexMap(), Vo).slice();
-      const result: UvUnwrapResult = {
-        positions: splitPositions(mesh.positions, vertexMap),
-        vertexMap,
-        indices: new Uint32Array(buf, ex.outIndices(), F * 3).slice(),
-        uvs: new Float32Array(buf, ex.outUvs(), Vo * 2).slice(),
-        faceChart: new Uint32Array(buf, ex.outFaceChart(), F).slice(),
-        chartCount: C,
-        chartMethod: new Uint8Array(buf, ex.outChartMethod(), C).slice(),
-        textureSize: p.textureSize,
-        padding: p.padding,
-      };
-      ex.reset();
-      return result;
-    },
+    positions: splitPositions(mesh.positions, vertexMap),
+    vertexMap,
+    indices: mod.u32(e.outIndices(), F * 3),
+    uvs: mod.f32(e.outUvs(), Vo * 2),
+    faceChart: mod.u32(e.outFaceChart(), F),
+    chartCount: C,
+    chartMethod: new Uint8Array(e.memory.buffer, e.outChartMethod(), C).slice(),
+    textureSize: p.textureSize,
+    padding: p.padding,
   };
 }
 

@@ -4,7 +4,8 @@
 // also the test shapes (tests/uv_unwrap.test.ts). Node side only for the
 // timing; the generators are plain functions.
 import { seededRandom } from '../pipeline/rng.ts';
-import { createUvUnwrapper, uvQuality, type UvMesh, type UvUnwrapOptions, type UvUnwrapper } from './uv_unwrap.ts';
+import { uvQuality, uvUnwrap, type UvMesh, type UvUnwrapExports, type UvUnwrapOptions } from './uv_unwrap.ts';
+import type { AsmModule } from './wasm.ts';
 import { refUvUnwrap } from './uv_unwrap_ref.ts';
 
 /** Builds a mesh from plain arrays. */
@@ -190,13 +191,12 @@ function quantile(sorted: number[], q: number): number {
  * (so machine load hits both alike), at least `minIterations` each and until
  * `timeMs` has passed per implementation.
  */
-export async function uvUnwrapBench(wasm: BufferSource | WebAssembly.Module, opts: { mesh?: UvMesh; timeMs?: number; minIterations?: number; options?: UvUnwrapOptions } = {}): Promise<UvBenchRow[]> {
+export function uvUnwrapBench(mod: AsmModule<UvUnwrapExports>, opts: { mesh?: UvMesh; timeMs?: number; minIterations?: number; options?: UvUnwrapOptions } = {}): UvBenchRow[] {
   const mesh = opts.mesh ?? uvBenchMesh();
   const timeMs = opts.timeMs ?? 1000;
   const minIterations = opts.minIterations ?? 3;
-  const unwrapper: UvUnwrapper = await createUvUnwrapper(wasm);
   const impls = [
-    { impl: 'wasm' as const, run: () => unwrapper.unwrap(mesh, opts.options) },
+    { impl: 'wasm' as const, run: () => uvUnwrap(mod, mesh, opts.options) },
     { impl: 'ts' as const, run: () => refUvUnwrap(mesh, opts.options) },
   ];
   const times: number[][] = [[], []];
