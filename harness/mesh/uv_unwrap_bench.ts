@@ -227,3 +227,39 @@ export function uvUnwrapBench(mod: AsmModule<UvUnwrapExports>, opts: { mesh?: Uv
     };
   });
 }
+
+/** A `dg4d microbench` row (harness/cli/commands/microbench.ts, suite `uv`). */
+export interface UvMicrobenchRow {
+  case: string;
+  n: number;
+  size: number | null;
+  samples: number;
+  medianMs: number;
+  p90Ms: number;
+  gpuMedianMs: number;
+  throughput: number | null;
+  throughputUnit: string | null;
+  timing: string;
+  detail?: Record<string, number>;
+}
+
+/** The `uv` microbenchmark suite: WASM and TypeScript rows; the WASM row's detail carries the ratio. */
+export async function uvBenchRows(opts: { timeMs: number; minIterations: number; seed: number }): Promise<UvMicrobenchRow[]> {
+  const { loadAsmFile } = await import('./wasm_file.ts'); // Node only; kept out of the page bundle's import graph
+  const mod = await loadAsmFile<UvUnwrapExports>('uv_unwrap');
+  const rows = uvUnwrapBench(mod, { mesh: uvBenchMesh(opts.seed), timeMs: opts.timeMs, minIterations: opts.minIterations });
+  const ts = rows.find((r) => r.impl === 'ts')!;
+  return rows.map((r) => ({
+    case: `unwrap_${r.impl}`,
+    n: r.faces,
+    size: null,
+    samples: r.samples,
+    medianMs: r.medianMs,
+    p90Ms: r.p90Ms,
+    gpuMedianMs: NaN,
+    throughput: (r.faces / r.medianMs) * 1000,
+    throughputUnit: 'faces/s (CPU)',
+    timing: 'wall',
+    detail: { charts: r.charts, packingEfficiency: r.packingEfficiency, stretchL2: r.stretchL2, ...(r.impl === 'wasm' ? { tsOverWasm: ts.medianMs / r.medianMs } : {}) },
+  }));
+}

@@ -4,6 +4,7 @@ import { gaussianCloud, benchCamera } from '../../bench/gaussian_cloud.ts';
 import { BrowserSession } from '../../browser/session.ts';
 import type { ScanBenchRow } from '../../page/scan_job.ts';
 import type { SortBenchRow } from '../../page/sort_job.ts';
+import { uvBenchRows } from '../../mesh/uv_unwrap_bench.ts';
 import { writeJsonAtomic } from '../../report/atomic.ts';
 import { writeCsv, type CsvRow } from '../../report/csv.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
@@ -11,10 +12,10 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, preset
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 
-const SUITES = ['scan', 'sort', 'render', 'train'] as const;
+const SUITES = ['scan', 'sort', 'render', 'train', 'uv'] as const;
 type Suite = (typeof SUITES)[number];
 
-export const MICROBENCH_HELP = `usage: dg4d microbench [--only scan,sort,render,train] [options]
+export const MICROBENCH_HELP = `usage: dg4d microbench [--only scan,sort,render,train,uv] [options]
 
 Times the GPU kernels on their own and writes reports/<run-id>/ with
 microbench.json (rows and the environment block) and microbench.csv:
@@ -24,6 +25,8 @@ microbench.json (rows and the environment block) and microbench.csv:
           at 128^2 and 512^2 (GPU ms per pass from timestamp queries)
   train   one full training iteration: 5k Gaussians at 128^2, forward + loss +
           backward + Adam, submitted and waited
+  uv      UV unwrap of a 20k-face mesh (asm/uv_unwrap WASM beside the plain
+          TypeScript refUvUnwrap, same run; CPU, Node)
 
   --only LIST                comma-separated suites (default: all)
 ${GPU_OPTIONS_HELP}`;
@@ -161,6 +164,8 @@ async function runSuite(session: BrowserSession, suite: Suite, cfg: MicrobenchCo
         },
       ];
     }
+    case 'uv':
+      return (await uvBenchRows({ timeMs: cfg.timeMs, minIterations: cfg.minIterations, seed })).map((r) => ({ suite: 'uv', ...r }));
   }
 }
 
