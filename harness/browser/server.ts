@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { pageBundle } from './bundle.ts';
+import { REPO_ROOT, pageBundle } from './bundle.ts';
 
 const INDEX_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>dg4d-bench</title></head>
 <body><script type="module" src="/bundle.js"></script></body></html>`;
@@ -18,7 +18,14 @@ const MIME: Record<string, string> = {
   '.obj': 'text/plain',
   '.ply': 'application/octet-stream',
   '.bin': 'application/octet-stream',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
 };
+
+/** onnxruntime-web's runtime files (learned metrics, harness/metrics/learned_metrics.ts), served at /vendor/onnxruntime-web/. */
+export const ORT_DIST = join(REPO_ROOT, 'node_modules', 'onnxruntime-web', 'dist');
+const ORT_FILE = /^ort[\w.-]*\.(mjs|wasm)$/;
 
 export const MAX_UPLOAD_BYTES = 2 ** 31;
 
@@ -121,6 +128,7 @@ export class StaticServer {
     if (req.method === 'GET' && path === '/favicon.ico') return this.send(res, 204, 'text/plain', '');
     if (req.method === 'GET' && path === '/bundle.js') return this.send(res, 200, 'text/javascript', await pageBundle());
     if (req.method === 'GET' && raw.startsWith('/data/')) return this.serveData(raw.slice('/data/'.length), res);
+    if (req.method === 'GET' && raw.startsWith('/vendor/onnxruntime-web/')) return this.serveOrt(raw.slice('/vendor/onnxruntime-web/'.length), res);
     if (req.method === 'PUT' && raw.startsWith('/upload/')) return this.receiveUpload(raw.slice('/upload/'.length), req, res);
     return this.send(res, 404, 'text/plain', 'not found\n');
   }
@@ -139,6 +147,15 @@ export class StaticServer {
     const st = await stat(file).catch(() => null);
     if (!st?.isFile()) return this.send(res, 404, 'text/plain', 'not found\n');
     res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': st.size });
+    await pipeline(createReadStream(file), res);
+  }
+
+  private async serveOrt(name: string, res: ServerResponse) {
+    if (!ORT_FILE.test(name)) return this.send(res, 404, 'text/plain', 'not found\n');
+    const file = join(ORT_DIST, name);
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile()) return this.send(res, 404, 'text/plain', 'not found\n');
+    res.writeHead(200, { 'content-type': MIME[extname(file)]!, 'content-length': st.size });
     await pipeline(createReadStream(file), res);
   }
 
