@@ -102,6 +102,10 @@ test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and on
   const ply = readFileSync(join(out, 'scenes', 'walker-video-to-4d', 'static.ply'));
   t.true(ply.subarray(0, 40).toString('latin1').startsWith('ply\nformat binary_little_endian 1.0\n'));
   t.true(existsSync(join(out, 'scenes', 'walker-video-to-4d', 'renders', 'dg4d-fast_eval.png')));
+  // The tables and the report (their contents are checked in report.test.ts).
+  t.is(summary.report, join(out, 'report.html'));
+  t.regex(readFileSync(join(out, 'tables.md'), 'utf8'), /\| measured \| dg4d-fast \|/);
+  t.regex(readFileSync(join(out, 'report.html'), 'utf8'), /prior: oracle/);
 });
 
 test('bench refuses a non-empty --out and leaves it untouched', async (t) => {

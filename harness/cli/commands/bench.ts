@@ -5,7 +5,11 @@
 import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { BrowserSession } from '../../browser/session.ts';
 import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
+import { writeReport } from '../../report/html.ts';
+import { loadReference } from '../../report/reference.ts';
+import { loadRunData } from '../../report/run_data.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
+import { tablesMarkdown, writeTables } from '../../report/tables.ts';
 import { entryDirName, loadSuiteInputs, runSuiteEntry, suitePlan, writeSuiteCsvs, type SuiteEntry, type SuiteEntryResult } from '../../runner/suite.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
@@ -18,8 +22,9 @@ The main job: starts headless Chromium, describes the WebGPU adapter and runs
 the suite on the built-in synthetic scenes, writing reports/<run-id>/:
 run.json (environment, preset, plan, per-run summaries), stages.csv,
 kernels.csv, metrics.csv and loss.csv (every run's rows, led by scene and
-task), and scenes/<scene>-<task>/ with each run's own files (as dg4d run
-writes them: static.ply, renders/, results.md ...).
+task), tables.md and tables/*.csv (measured rows beside the papers' reported
+rows), report.html (self-contained), and scenes/<scene>-<task>/ with each
+run's own files (as dg4d run writes them: static.ply, renders/, results.md ...).
 
 The suite per preset:
   tiny   video-to-4d on walker: dg4d-fast and static (CI smoke run)
@@ -130,11 +135,17 @@ export async function benchCommand(argv: string[]): Promise<number> {
       })),
     };
     await run.complete();
-    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, ...run.record }, null, 2) + '\n');
+    // The tables beside the papers' reported figures, and report.html, from the files just written.
+    const data = await loadRunData(run.dir);
+    const reference = await loadReference();
+    const tables = await writeTables(run.dir, { data, reference });
+    const report = await writeReport(run.dir, { data, tables, reference });
+    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, report, ...run.record }, null, 2) + '\n');
     else {
       process.stdout.write(`\nsuite, preset ${preset}, prior: ${prior}, ${info.description}, ${new Date().toISOString().slice(0, 10)} (PSNR in dB, composited on white; ${(wallMs / 1000).toFixed(0)} s)\n`);
-      process.stdout.write(formatSuiteTables(results) + '\n');
-      process.stdout.write(`\nwrote ${run.dir}\n`);
+      process.stdout.write(formatSuiteTables(results) + '\n\n');
+      process.stdout.write(tablesMarkdown(tables) + '\n');
+      process.stdout.write(`\nwrote ${run.dir}\nreport: ${report}\n`);
     }
     return 0;
   } catch (err) {
