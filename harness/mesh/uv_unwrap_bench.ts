@@ -189,7 +189,7 @@ function quantile(sorted: number[], q: number): number {
 /**
  * Times unwrap of `mesh` with the WASM build and with refUvUnwrap, alternating
  * (so machine load hits both alike), at least `minIterations` each and until
- * `timeMs` has passed per implementation.
+ * `timeMs` has passed per implementation, after three warm-up calls each.
  */
 export function uvUnwrapBench(mod: AsmModule<UvUnwrapExports>, opts: { mesh?: UvMesh; timeMs?: number; minIterations?: number; options?: UvUnwrapOptions } = {}): UvBenchRow[] {
   const mesh = opts.mesh ?? uvBenchMesh();
@@ -201,7 +201,8 @@ export function uvUnwrapBench(mod: AsmModule<UvUnwrapExports>, opts: { mesh?: Uv
   ];
   const times: number[][] = [[], []];
   const spent = [0, 0];
-  for (const x of impls) x.run(); // warm-up (JIT, wasm tier-up)
+  // warm-up: V8 needs a few calls before the TypeScript reaches its optimised tier (and wasm its top tier)
+  for (let i = 0; i < 3; i++) for (const x of impls) x.run();
   while (times[0]!.length < minIterations || times[1]!.length < minIterations || spent[0]! < timeMs || spent[1]! < timeMs) {
     for (let i = 0; i < impls.length; i++) {
       const t0 = performance.now();
