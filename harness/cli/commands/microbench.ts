@@ -5,6 +5,7 @@ import { BrowserSession } from '../../browser/session.ts';
 import type { ScanBenchRow } from '../../page/scan_job.ts';
 import type { SortBenchRow } from '../../page/sort_job.ts';
 import { uvBenchRows } from '../../mesh/uv_unwrap_bench.ts';
+import { meshBenchRows } from '../../mesh/mesh_bench.ts';
 import { writeJsonAtomic } from '../../report/atomic.ts';
 import { writeCsv, type CsvRow } from '../../report/csv.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
@@ -12,10 +13,10 @@ import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, preset
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 
-const SUITES = ['scan', 'sort', 'render', 'train', 'uv'] as const;
+const SUITES = ['scan', 'sort', 'render', 'train', 'uv', 'mesh'] as const;
 type Suite = (typeof SUITES)[number];
 
-export const MICROBENCH_HELP = `usage: dg4d microbench [--only scan,sort,render,train,uv] [options]
+export const MICROBENCH_HELP = `usage: dg4d microbench [--only scan,sort,render,train,uv,mesh] [options]
 
 Times the GPU kernels on their own and writes reports/<run-id>/ with
 microbench.json (rows and the environment block) and microbench.csv:
@@ -27,6 +28,9 @@ microbench.json (rows and the environment block) and microbench.csv:
           backward + Adam, submitted and waited
   uv      UV unwrap of a 20k-face mesh (asm/uv_unwrap WASM beside the plain
           TypeScript refUvUnwrap, same run; CPU, Node)
+  mesh    marching cubes on 64^3, 128^3, 256^3 grids (tiny: 64^3, 128^3) and
+          quadric decimation of ~200k faces to a tenth (tiny: ~50k), asm/ WASM
+          beside the plain TypeScript references, same run (CPU, Node)
 
   --only LIST                comma-separated suites (default: all)
 ${GPU_OPTIONS_HELP}`;
@@ -36,13 +40,16 @@ interface MicrobenchConfig {
   minIterations: number;
   renderIterations: number;
   renderCases: { gaussians: number; size: number }[];
+  /** Mesh suite: marching-cubes grid sizes and the decimation input (faces). */
+  meshGrids?: number[];
+  meshDecimateFaces?: number;
 }
 
 /** The issue's grid: 10k and 100k Gaussians at 128² and 512². */
 const RENDER_CASES = [10_000, 100_000].flatMap((gaussians) => [128, 512].map((size) => ({ gaussians, size })));
 
 const CONFIGS: Record<Preset, MicrobenchConfig> = {
-  tiny: { timeMs: 100, minIterations: 2, renderIterations: 1, renderCases: [{ gaussians: 10_000, size: 128 }] },
+  tiny: { timeMs: 100, minIterations: 2, renderIterations: 1, renderCases: [{ gaussians: 10_000, size: 128 }], meshGrids: [64, 128], meshDecimateFaces: 50_000 },
   small: {
     timeMs: 1000,
     minIterations: 5,
@@ -166,6 +173,11 @@ async function runSuite(session: BrowserSession, suite: Suite, cfg: MicrobenchCo
     }
     case 'uv':
       return (await uvBenchRows({ timeMs: cfg.timeMs, minIterations: cfg.minIterations, seed })).map((r) => ({ suite: 'uv', ...r }));
+    case 'mesh': {
+      // The TypeScript references take seconds at 256^3 and 200k faces: at most 3 samples each.
+      const mesh = { grids: cfg.meshGrids ?? [64, 128, 256], decimateFaces: cfg.meshDecimateFaces ?? 200_000, timeMs: cfg.timeMs, minIterations: Math.min(cfg.minIterations, 3) };
+      return (await meshBenchRows(mesh, log)).map((r) => ({ suite: 'mesh', ...r }));
+    }
   }
 }
 
