@@ -4,6 +4,7 @@
 import { BakeKernels, Baker, MeshRaster, uploadMesh, type BakeConfig } from '../mesh/bake.ts';
 import { bakeViewParams, type BakeOptions } from '../mesh/bake_ref.ts';
 import { DensityGrid } from '../mesh/density_grid.ts';
+import { RefineKernels, refineTextures, type RefineConfig } from '../mesh/refine.ts';
 import type { GtCameraSpec, MeshData } from '../gt/mesh.ts';
 import { densityGridSpec, type GridSpec } from '../mesh/density_grid_ref.ts';
 import { readF32, uploadBuffer } from '../gpu/readback.ts';
@@ -134,4 +135,66 @@ export const bakeJob: Job = async (ctx, raw) => {
   }
 };
 
-export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob, bakeKernels: bakeKernelsJob, bake: bakeJob };
+export interface RefineJobArgs {
+  size: number;
+  /** Per frame: [T*T,4] texture, [P,4] uv map, [P,4] target. */
+  textures: Float32Array[];
+  uvMaps: Float32Array[];
+  targets: Float32Array[];
+  weights: { data: number; temporal: number };
+  /** With a config: train (refineTextures); without: one forward + backward (refineStep). */
+  config?: RefineConfig;
+}
+
+export interface RefineJobResult {
+  colours: Float32Array[];
+  grads: Float32Array[];
+  /** Per frame, per pixel loss shares. */
+  loss: Float32Array[];
+  textures: Float32Array[];
+  lossBefore?: number;
+  lossAfter?: number;
+}
+
+/** refine / refine_bwd on given inputs (tests against refine_ref.ts), or a whole refinement. */
+export const refineJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as RefineJobArgs;
+  const { device } = ctx.gpu;
+  const T = args.size;
+  const F = args.textures.length;
+  const P = args.uvMaps[0]!.length / 4;
+  const S = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+  const owned: GPUBuffer[] = [];
+  const up = (a: Float32Array) => (owned.push(uploadBuffer(device, a, S)), owned[owned.length - 1]!);
+  const fresh = (bytes: number) => (owned.push(device.createBuffer({ size: bytes, usage: S })), owned[owned.length - 1]!);
+  try {
+    const frames = args.textures.map((t, f) => ({ texture: up(t), uvMap: up(args.uvMaps[f]!), target: up(args.targets[f]!) }));
+    const out: RefineJobResult = { colours: [], grads: [], loss: [], textures: [] };
+    if (args.config) {
+      const r = await refineTextures(ctx.gpu, ctx.cache, frames, T, P, { ...args.config, dataWeight: args.weights.data, temporalWeight: args.weights.temporal });
+      out.lossBefore = r.lossBefore;
+      out.lossAfter = r.lossAfter;
+    } else {
+      const k = await RefineKernels.create(ctx.gpu, ctx.cache);
+      const uniforms = k.uniforms(T, P, F, args.weights);
+      owned.push(...uniforms);
+      const colours = fresh(F * P * 16);
+      const grads = frames.map(() => fresh(T * T * 16));
+      const loss = frames.map(() => fresh(P * 4));
+      const enc = device.createCommandEncoder();
+      k.encode(enc, frames, uniforms, P, colours, grads, loss);
+      device.queue.submit([enc.finish()]);
+      for (let f = 0; f < F; f++) {
+        out.colours.push(await readF32(device, colours, P * 4, f * P * 4));
+        out.grads.push(await readF32(device, grads[f]!, T * T * 4));
+        out.loss.push(await readF32(device, loss[f]!, P));
+      }
+    }
+    for (const fr of frames) out.textures.push(await readF32(device, fr.texture, T * T * 4));
+    return out;
+  } finally {
+    for (const b of owned) b.destroy();
+  }
+};
+
+export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob, bakeKernels: bakeKernelsJob, bake: bakeJob, refine: refineJob };
