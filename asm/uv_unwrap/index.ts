@@ -272,6 +272,7 @@ function heapSort(items: StaticArray<i32>, n: i32): void {
 
 // --- segmentation ---------------------------------------------------------------------
 
+const SMOOTH_PASSES: i32 = 4;
 let chartOf = new StaticArray<i32>(0);
 let segChartCount: i32 = 0;
 
@@ -402,6 +403,44 @@ function segment(): void {
     unchecked((area[best] += unchecked(area[c])));
     unchecked((count[best] += unchecked(count[c])));
     unchecked((alive[c] = 0));
+  }
+
+  // smooth ragged borders (see the reference)
+  for (let pass = 0; pass < SMOOTH_PASSES; pass++) {
+    let moved = 0;
+    for (let f = 0; f < nF; f++) {
+      const c = unchecked(chartOf[f]);
+      let own = 0, target = -1, onTarget = 0;
+      for (let k = 0; k < 3; k++) {
+        const h = unchecked(adj[3 * f + k]);
+        if (h < 0) continue;
+        const t = unchecked(chartOf[h]);
+        if (t == c) own++;
+        else if (t == target) onTarget++;
+        else if (onTarget == 0) {
+          target = t;
+          onTarget = 1;
+        }
+      }
+      if (own != 1 || onTarget < 2 || unchecked(count[c]) <= 1) continue;
+      if (unchecked(degenerate[f]) == 0) {
+        const nx = unchecked(nsum[3 * target]), ny = unchecked(nsum[3 * target + 1]), nz = unchecked(nsum[3 * target + 2]);
+        const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
+        if (!(len > 0) || (unchecked(N[3 * f]) * nx + unchecked(N[3 * f + 1]) * ny + unchecked(N[3 * f + 2]) * nz) / len < cosMaxChartAngle) continue;
+      }
+      unchecked((chartOf[f] = target));
+      const af = unchecked(A[f]);
+      unchecked((nsum[3 * c] -= af * unchecked(N[3 * f])));
+      unchecked((nsum[3 * c + 1] -= af * unchecked(N[3 * f + 1])));
+      unchecked((nsum[3 * c + 2] -= af * unchecked(N[3 * f + 2])));
+      unchecked((nsum[3 * target] += af * unchecked(N[3 * f])));
+      unchecked((nsum[3 * target + 1] += af * unchecked(N[3 * f + 1])));
+      unchecked((nsum[3 * target + 2] += af * unchecked(N[3 * f + 2])));
+      unchecked(count[c]--);
+      unchecked(count[target]++);
+      moved++;
+    }
+    if (moved == 0) break;
   }
 
   const renum = new StaticArray<i32>(charts);

@@ -165,7 +165,10 @@ class FaceHeap {
 
 // --- segmentation --------------------------------------------------------------
 
-/** Chart of each face after region growing and merging, numbered by first face. */
+/** Border-smoothing passes after merging (each moves border "teeth" to the chart that surrounds them). */
+const SMOOTH_PASSES = 4;
+
+/** Chart of each face after region growing, merging and border smoothing, numbered by first face. */
 function segment(g: Geo, p: UvUnwrapParams): { chartOf: Int32Array; chartCount: number } {
   const { F, N, A, C, adj, degenerate } = g;
   const chartOf = new Int32Array(F).fill(-1);
@@ -281,6 +284,45 @@ function segment(g: Geo, p: UvUnwrapParams): { chartOf: Int32Array; chartCount: 
     area[best]! += area[c]!;
     count[best]! += count[c]!;
     alive[c] = 0;
+  }
+
+  // Smooth ragged borders: a face held by its chart through one edge only and
+  // bordering another chart on two edges moves there (when within that chart's
+  // cone). Removing such a leaf never disconnects its chart.
+  for (let pass = 0; pass < SMOOTH_PASSES; pass++) {
+    let moved = 0;
+    for (let f = 0; f < F; f++) {
+      const c = chartOf[f]!;
+      let own = 0, target = -1, onTarget = 0;
+      for (let k = 0; k < 3; k++) {
+        const h = adj[3 * f + k]!;
+        if (h < 0) continue;
+        const t = chartOf[h]!;
+        if (t === c) own++;
+        else if (t === target) onTarget++;
+        else if (onTarget === 0) {
+          target = t;
+          onTarget = 1;
+        }
+      }
+      if (own !== 1 || onTarget < 2 || count[c]! <= 1) continue;
+      if (degenerate[f] === 0) {
+        const nx = nsum[3 * target]!, ny = nsum[3 * target + 1]!, nz = nsum[3 * target + 2]!;
+        const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
+        if (!(len > 0) || (N[3 * f]! * nx + N[3 * f + 1]! * ny + N[3 * f + 2]! * nz) / len < p.cosMaxChartAngle) continue;
+      }
+      chartOf[f] = target;
+      nsum[3 * c]! -= A[f]! * N[3 * f]!;
+      nsum[3 * c + 1]! -= A[f]! * N[3 * f + 1]!;
+      nsum[3 * c + 2]! -= A[f]! * N[3 * f + 2]!;
+      nsum[3 * target]! += A[f]! * N[3 * f]!;
+      nsum[3 * target + 1]! += A[f]! * N[3 * f + 1]!;
+      nsum[3 * target + 2]! += A[f]! * N[3 * f + 2]!;
+      count[c]!--;
+      count[target]!++;
+      moved++;
+    }
+    if (moved === 0) break;
   }
 
   // Renumber in order of each chart's first face.
