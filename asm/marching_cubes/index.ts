@@ -186,12 +186,12 @@ function centerVertex(cmask: i32): i32 {
 }
 
 /** Asymptotic decider bits (deciderBits in the reference): bit f set when face f's inside corners connect. */
-function deciderBits(config: i32): i32 {
+function deciderBits(config: i32, amb: i32): i32 {
   let bits = 0;
   for (let f = 0; f < 6; f++) {
-    const c0 = <i32>FACES[4 * f], c1 = <i32>FACES[4 * f + 1], c2 = <i32>FACES[4 * f + 2], c3 = <i32>FACES[4 * f + 3];
-    const s0 = (config >> c0) & 1, s1 = (config >> c1) & 1;
-    if (s0 == s1 || s0 != ((config >> c2) & 1) || s1 != ((config >> c3) & 1)) continue;
+    if (((amb >> f) & 1) == 0) continue;
+    const c0 = <i32>unchecked(FACES[4 * f]), c1 = <i32>unchecked(FACES[4 * f + 1]), c2 = <i32>unchecked(FACES[4 * f + 2]), c3 = <i32>unchecked(FACES[4 * f + 3]);
+    const s0 = (config >> c0) & 1;
     const p02 = load<f64>(corner + (<usize>c0 << 3)) * load<f64>(corner + (<usize>c2 << 3));
     const p13 = load<f64>(corner + (<usize>c1 << 3)) * load<f64>(corner + (<usize>c3 << 3));
     if (s0 == 1 ? p02 >= p13 : p13 >= p02) bits |= 1 << f;
@@ -249,7 +249,8 @@ export function marchingCubes(values: usize, nx: i32, ny: i32, nz: i32, ox: f64,
             if (v >= iso) config |= 1 << c;
           }
           if (config == 0 || config == 255) continue;
-          const key = (config << 6) | deciderBits(config);
+          const amb = <i32>unchecked(AMBIGUOUS[config]);
+          const key = amb == 0 ? config << 6 : (config << 6) | deciderBits(config, amb);
           const n = <i32>load<u8>(caseCount + <usize>key);
           const q = i + nx * j;
           setSlot(0, ld(xPrev, q));
@@ -270,7 +271,7 @@ export function marchingCubes(values: usize, nx: i32, ny: i32, nz: i32, ox: f64,
           const base = load<i32>(caseStart + (<usize>key << 2));
           const dst = idx.ptr + (<usize>idx.len << 2);
           for (let t = 0; t < 3 * n; t++) {
-            const slot = <usize>CASE_TRIS[base + t];
+            const slot = <usize>unchecked(CASE_TRIS[base + t]);
             store<i32>(dst + (<usize>t << 2), load<i32>(cubeVerts + (slot << 2)));
           }
           idx.len += 3 * n;

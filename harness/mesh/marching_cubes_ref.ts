@@ -197,6 +197,7 @@ class Grow<T extends Float32Array | Uint32Array> {
 export function refMarchingCubes(grid: ScalarGrid, iso: number): Required<SurfaceMesh> {
   validateGrid(grid, iso, 'refMarchingCubes');
   const table = buildCaseTable();
+  const ambiguous = Uint8Array.from({ length: 256 }, (_, c) => ambiguousFaces(c));
   const f = grid.values;
   const [nx, ny, nz] = grid.dims;
   const [ox, oy, oz] = grid.origin;
@@ -300,7 +301,8 @@ export function refMarchingCubes(grid: ScalarGrid, iso: number): Required<Surfac
             if (v >= iso) config |= 1 << c;
           }
           if (config === 0 || config === 255) continue;
-          const key = (config << 6) | deciderBits(config, corner);
+          const amb = ambiguous[config]!;
+          const key = amb === 0 ? config << 6 : (config << 6) | deciderBits(config, corner, amb);
           const n = table.count[key]!;
           const q = i + nx * j;
           // Edge ids -> vertex ids (see edgeCorners for the numbering).
@@ -336,12 +338,12 @@ export function refMarchingCubes(grid: ScalarGrid, iso: number): Required<Surfac
  * The bilinear saddle is inside iff wIn1*wIn2 >= wOut1*wOut2 (w = value - iso):
  * products of a fixed pair are order-free, so both cubes of a face agree exactly.
  */
-export function deciderBits(config: number, w: Float64Array): number {
+export function deciderBits(config: number, w: Float64Array, amb = ambiguousFaces(config)): number {
   let bits = 0;
   for (let f = 0; f < 6; f++) {
+    if (((amb >> f) & 1) === 0) continue;
     const c = FACE_CORNERS[f]!;
-    const s0 = (config >> c[0]) & 1, s1 = (config >> c[1]) & 1;
-    if (s0 === s1 || s0 !== ((config >> c[2]) & 1) || s1 !== ((config >> c[3]) & 1)) continue;
+    const s0 = (config >> c[0]) & 1;
     const p02 = w[c[0]]! * w[c[2]]!, p13 = w[c[1]]! * w[c[3]]!;
     if (s0 === 1 ? p02 >= p13 : p13 >= p02) bits |= 1 << f;
   }
