@@ -49,6 +49,21 @@ export class MetricModelError extends Error {
   override name = 'MetricModelError';
 }
 
+/**
+ * Checks a model's inputs against the contract (used by the page after loading and
+ * by the Node loader before any GPU work); returns their dims, -1 where symbolic.
+ */
+export function checkModelInputs(name: MetricModelName, file: string, inputs: { name: string; type: string; dims: number[] }[]): number[][] {
+  const c = CONTRACT[name];
+  const fail = (why: string) => new MetricModelError(`metric model ${file} (${name}): ${why}`);
+  if (inputs.length !== c.inputs) throw fail(`has ${inputs.length} input(s) (${inputs.map((i) => i.name).join(', ')}), expected ${c.text}`);
+  for (const i of inputs) {
+    const ok = i.type === 'float32' && i.dims.length === c.rank && (i.dims[1] === 3 || i.dims[1] === -1);
+    if (!ok) throw fail(`input '${i.name}' is ${i.type} [${i.dims.map((d) => (d < 0 ? '?' : d)).join(',')}], expected ${c.text}`);
+  }
+  return inputs.map((i) => i.dims);
+}
+
 export interface LearnedMetricsConfig {
   /** URL prefix of the model files (the session serves --metric-models DIR as /data/metric-models/). */
   baseUrl: string;
@@ -130,15 +145,16 @@ export class MetricModel {
     } catch (err) {
       throw fail(`onnxruntime-web could not load it: ${(err as Error).message ?? String(err)}`);
     }
-    const c = CONTRACT[name];
-    const meta = session.inputMetadata;
-    const shapes: number[][] = [];
-    if (meta.length !== c.inputs) throw fail(`has ${meta.length} input(s) (${session.inputNames.join(', ')}), expected ${c.text}`);
-    for (const m of meta) {
-      const shape = m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) : [];
-      const ok = m.isTensor && m.type === 'float32' && shape.length === c.rank && (shape[1] === 3 || shape[1] === -1);
-      if (!ok) throw fail(`input '${m.name}' is ${m.isTensor ? `${m.type} [${m.shape.join(',')}]` : 'not a tensor'}, expected ${c.text}`);
-      shapes.push(shape);
+    let shapes: number[][];
+    try {
+      shapes = checkModelInputs(
+        name,
+        file,
+        session.inputMetadata.map((m) => ({ name: m.name, type: m.isTensor ? m.type : 'not a tensor', dims: m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : -1)) : [] })),
+      );
+    } catch (err) {
+      await session.release();
+      throw err;
     }
     return new MetricModel(ort, name, file, session, shapes);
   }
