@@ -10,9 +10,9 @@ import { ensureChrome, findChrome } from '../harness/cli/ensure-setup.mjs';
 const run = promisify(execFile);
 const DG4D = join(import.meta.dirname, '..', 'harness', 'cli', 'dg4d.mjs');
 
-async function dg4d(args: string[], env: NodeJS.ProcessEnv = {}) {
+async function dg4d(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 170_000) {
   try {
-    const r = await run(process.execPath, [DG4D, ...args], { env: { ...process.env, ...env }, timeout: 170_000, maxBuffer: 64 << 20 });
+    const r = await run(process.execPath, [DG4D, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -67,8 +67,10 @@ test('bad usage exits 2 with a message naming the problem', async (t) => {
 });
 
 test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and one run directory per (scene, task)', async (t) => {
+  // About 70 s alone on 2 cores; room for a loaded machine.
+  t.timeout(1_200_000);
   const out = join(tmp, 'bench-run');
-  const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--json', '--quiet']);
+  const r = await dg4d(['bench', '--preset', 'tiny', '--out', out, '--json', '--quiet'], {}, 1_080_000);
   t.is(r.code, 0, r.stderr);
   const summary = JSON.parse(r.stdout);
   t.is(summary.runDir, out);
