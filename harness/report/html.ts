@@ -8,7 +8,7 @@ import { encodePng } from '../../datasets/formats/png.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { meshPreviews, parseObjMesh } from './mesh_preview.ts';
 import { loadReference, type ReferenceTables } from './reference.ts';
-import { groupBy, loadRunData, num, type RunData, type SubRun } from './run_data.ts';
+import { groupBy, loadRunData, num, stageTimes, type RunData, type SubRun } from './run_data.ts';
 import { escapeXml as esc, lineChart, stackedBarChart } from './svg.ts';
 import { buildTables, formatSeconds, MEASURED, type ReportTable } from './tables.ts';
 
@@ -79,16 +79,9 @@ export function stageBars(data: RunData): { label: string; values: Record<string
   const rows = data.stages.rows;
   const multiScene = new Set(rows.map((r) => `${r.scene}|${r.task}`)).size > 1;
   const bars = [];
-  for (const [key, g] of groupBy(
-    rows.filter((r) => r.method !== 'all'),
-    (r) => `${r.scene}|${r.task}|${r.method}`,
-  )) {
+  for (const key of new Set(rows.filter((r) => r.method !== 'all').map((r) => `${r.scene}|${r.task}|${r.method}`))) {
     const [scene, task, method] = key.split('|') as [string, string, string];
-    const values: Record<string, number> = {};
-    for (const r of [...rows.filter((x) => x.scene === scene && x.task === task && x.method === 'all'), ...g]) {
-      const s = r.stage ?? '';
-      values[s] = (values[s] ?? 0) + (num(r.wall_ms) ?? 0) / 1000;
-    }
+    const values = Object.fromEntries([...stageTimes(rows, scene, task, method)].map(([stage, v]) => [stage, v.seconds]));
     bars.push({ label: multiScene ? `${scene} · ${task} · ${method}` : method, values });
   }
   return bars;

@@ -260,3 +260,22 @@ export function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   }
   return m;
 }
+
+/**
+ * Seconds and iterations per stage of one method's pipeline on one scene and
+ * task: its own stages plus the shared ones (method `all`: the static stage).
+ * Duplicate rows (a suite that ran the same scene twice, e.g. a run and an
+ * ablation, each with its own static stage) are averaged, not added.
+ */
+export function stageTimes(stages: Row[], scene: string, task: string, method: string, include: (stage: string) => boolean = () => true): Map<string, { seconds: number; iterations: number }> {
+  const out = new Map<string, { seconds: number; iterations: number }>();
+  const rows = stages.filter((r) => r.scene === scene && r.task === task && (r.method === method || r.method === 'all') && include(r.stage ?? ''));
+  for (const [stage, g] of groupBy(rows, (r) => r.stage ?? '')) {
+    const perMethod = [...groupBy(g, (r) => r.method ?? '').values()];
+    out.set(stage, {
+      seconds: perMethod.reduce((s, m) => s + mean(m.map((r) => (num(r.wall_ms) ?? 0) / 1000)), 0),
+      iterations: perMethod.reduce((s, m) => s + mean(m.map((r) => num(r.iterations) ?? 0)), 0),
+    });
+  }
+  return out;
+}

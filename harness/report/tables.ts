@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from './atomic.ts';
 import { writeCsv } from './csv.ts';
 import { loadReference, referenceRecords, type ReferenceTables } from './reference.ts';
-import { ablationOf, groupBy, loadRunData, mean, num, type Row, type RunData } from './run_data.ts';
+import { ablationOf, groupBy, loadRunData, mean, num, stageTimes, type Row, type RunData } from './run_data.ts';
 
 /** A table cell; null or undefined: not reported / blank. */
 export type Cell = string | number | null | undefined;
@@ -128,13 +128,9 @@ export function pipelineTimes(data: RunData, task: string, method: string): { sc
   const rows = data.stages.rows.filter((r) => r.task === task);
   const scenes = [...new Set(rows.filter((r) => r.method === method).map((r) => r.scene ?? ''))];
   return scenes.map((scene) => {
-    const stage: Record<string, number> = {};
-    let iterations = 0;
-    for (const r of rows.filter((x) => x.scene === scene && (x.method === method || x.method === 'all') && PIPELINE_STAGES.includes(x.stage ?? ''))) {
-      stage[r.stage!] = (stage[r.stage!] ?? 0) + (num(r.wall_ms) ?? 0) / 1000;
-      iterations += num(r.iterations) ?? 0;
-    }
-    return { scene, seconds: Object.values(stage).reduce((s, x) => s + x, 0), iterations, stage };
+    const times = stageTimes(rows, scene, task, method, (s) => PIPELINE_STAGES.includes(s));
+    const stage = Object.fromEntries([...times].map(([k, v]) => [k, v.seconds]));
+    return { scene, seconds: Object.values(stage).reduce((s, x) => s + x, 0), iterations: [...times.values()].reduce((s, v) => s + v.iterations, 0), stage };
   });
 }
 

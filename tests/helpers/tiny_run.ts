@@ -47,6 +47,8 @@ export async function dg4d(args: string[], timeout = 1_500_000): Promise<{ code:
 
 /** The shared run directory, complete; throws with the run's stderr if it failed. */
 export async function sharedTinyRun(): Promise<string> {
+  // For working on the report and compare tests: reuse a finished run of TINY_RUN_ARGS.
+  if (process.env.DG4D_TEST_TINY_RUN) return process.env.DG4D_TEST_TINY_RUN;
   const base = join(tmpdir(), `${PREFIX}${process.ppid}`);
   const dir = join(base, 'run');
   const done = join(base, 'done.json');

@@ -1,0 +1,201 @@
+// Tables and report.html from a real tiny run (shared with tests/compare.test.ts):
+// `dg4d report` writes tables.md, tables/*.csv and report.html; the report opens
+// in headless Chromium from file:// with no other request, and its figures
+// rendered (tables with measured and reported rows, one bar per method, loss
+// paths, decoded images, a non-blank screenshot). Suite and ablation layouts
+// and the reported-figures loader are checked on directories built from it.
+import test from 'ava';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { decodePng } from '../datasets/formats/png.ts';
+import { BASE_FLAGS, findChrome } from '../harness/browser/chrome.ts';
+import { UsageError } from '../harness/cli/args.ts';
+import { reportCommand } from '../harness/cli/commands/report.ts';
+import { renderReportHtml, stageBars } from '../harness/report/html.ts';
+import { loadReference, validateReference } from '../harness/report/reference.ts';
+import { loadRunData, parseCsv } from '../harness/report/run_data.ts';
+import { buildTables, MEASURED, REPORTED } from '../harness/report/tables.ts';
+import { dg4d, sharedTinyRun } from './helpers/tiny_run.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dg4d-report-test-'));
+test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
+
+const csv = (file: string) => parseCsv(readFileSync(file, 'utf8'), file);
+const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+
+/** A closed box of 8 vertices and 12 triangles, moved and squashed by frame. */
+function boxObj(frame: number): string {
+  const lines: string[] = [];
+  const sx = 0.3 + 0.1 * frame;
+  for (const z of [-0.3, 0.3]) for (const y of [-0.5, 0.5]) for (const x of [-sx, sx]) lines.push(`v ${x + 0.1 * frame} ${y} ${z}`);
+  for (const f of [[1, 2, 4, 3], [5, 7, 8, 6], [1, 5, 6, 2], [3, 4, 8, 7], [1, 3, 7, 5], [2, 6, 8, 4]]) lines.push(`f ${f.join(' ')}`);
+  return lines.join('\n') + '\n';
+}
+
+let copy = 0;
+/** A private copy of the shared tiny run (the other test file reads the original). */
+async function tinyCopy(): Promise<string> {
+  const dir = join(tmp, `run-${copy++}`);
+  cpSync(await sharedTinyRun(), dir, { recursive: true });
+  return dir;
+}
+
+test('dg4d report writes the tables and a self-contained report.html that renders in Chromium', async (t) => {
+  t.timeout(1_500_000);
+  const dir = await tinyCopy();
+  mkdirSync(join(dir, 'mesh'));
+  for (let f = 0; f < 4; f++) writeFileSync(join(dir, 'mesh', `frame_${String(f).padStart(3, '0')}.obj`), boxObj(f));
+
+  const r = await dg4d(['report', dir, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { report: string; tables: { name: string }[] };
+  t.deepEqual(out.tables.map((x) => x.name), ['speed', 'video_to_4d']);
+
+  // tables/video_to_4d.csv: measured rows are the means of metrics.csv, reported rows the paper's.
+  const metrics = csv(join(dir, 'metrics.csv')).rows;
+  const v = csv(join(dir, 'tables', 'video_to_4d.csv'));
+  t.is(v.columns[0], 'source');
+  for (const method of ['dg4d-fast', 'static']) {
+    const row = v.rows.find((x) => x.source === MEASURED && x.method === method)!;
+    const expect = mean(metrics.filter((m) => m.method === method && m.set === 'eval').map((m) => Number(m.psnr)));
+    t.true(Math.abs(Number(row.psnr) - expect) < 1e-3, `${method}: ${row.psnr} vs ${expect}`);
+    t.is(row.lpips, 'n/a'); // no learned-metric column in this run's metrics.csv
+  }
+  t.deepEqual(v.rows.filter((x) => x.source === REPORTED).map((x) => x.method), ['D-NeRF', 'K-planes', 'Zero123', 'Consistent4D', 'DG4D-Fast', 'DG4D']);
+  t.is(v.rows.find((x) => x.method === 'DG4D')!.fvd, '729.74');
+  const md = readFileSync(join(dir, 'tables.md'), 'utf8');
+  t.regex(md, /prior: oracle, preset tiny, adapter .+, \d{4}-\d\d-\d\d/);
+  t.regex(md, /\| reported \(paper\) \| DG4D-Fast \|/);
+
+  const html = readFileSync(out.report, 'utf8');
+  t.notRegex(html, /<script|<link|@import|url\(http|src="http/i);
+
+  const profile = join(tmp, 'chromium-profile');
+  const browser = await puppeteer.launch({ executablePath: findChrome(), headless: true, args: [...BASE_FLAGS.filter((f) => !f.startsWith('--headless')), `--user-data-dir=${profile}`] });
+  try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1150, height: 900 });
+    const requests: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      requests.push(req.url());
+      if (req.url().startsWith('file:') || req.url().startsWith('data:')) void req.continue();
+      else void req.abort();
+    });
+    const url = `file://${out.report}`;
+    await page.goto(url, { waitUntil: 'load' });
+    // A string, not a function: tsx would wrap named arrows in a helper the page lacks.
+    const facts = (await page.evaluate(`(() => {
+      const q = (s) => Array.from(document.querySelectorAll(s));
+      return {
+        prior: document.querySelector('#prior')?.textContent ?? '',
+        tables: q('table.results').map((tb) => ({ name: tb.getAttribute('data-table'), measured: tb.querySelectorAll('tr.measured').length, reported: tb.querySelectorAll('tr.reported').length })),
+        bars: q('svg.stacked-bars g.bar').map((g) => ({ label: g.getAttribute('data-label'), segments: g.querySelectorAll('rect.segment').length })),
+        paths: q('svg.line-chart path.series').map((p) => p.getAttribute('d') ?? ''),
+        images: q('img').map((i) => ({ cls: i.className, ok: i.complete && i.naturalWidth > 0, src: i.src.slice(0, 22) })),
+        env: document.querySelector('table.env')?.textContent ?? '',
+      };
+    })()`)) as {
+      prior: string;
+      tables: { name: string; measured: number; reported: number }[];
+      bars: { label: string; segments: number }[];
+      paths: string[];
+      images: { cls: string; ok: boolean; src: string }[];
+      env: string;
+    };
+    t.regex(facts.prior, /prior: oracle/);
+    t.deepEqual(facts.tables, [
+      { name: 'speed', measured: 2, reported: 9 },
+      { name: 'video_to_4d', measured: 2, reported: 6 },
+    ]);
+    // One bar per method; dg4d-fast has static + dynamic + eval, static has static + eval.
+    t.deepEqual(facts.bars, [
+      { label: 'dg4d-fast', segments: 3 },
+      { label: 'static', segments: 2 },
+    ]);
+    // Loss curves: the static stage and dg4d-fast's dynamic stage, each a path of many points.
+    t.is(facts.paths.length, 2);
+    for (const d of facts.paths) t.true((d.match(/[ML]/g) ?? []).length >= 10, d.slice(0, 80));
+    // Two contact sheets (dg4d-fast, static) and four mesh frames, all decoded from data: URLs.
+    t.is(facts.images.filter((i) => i.cls === 'sheet').length, 2);
+    t.is(facts.images.filter((i) => i.cls === 'mesh-frame').length, 4);
+    t.true(facts.images.every((i) => i.ok && i.src === 'data:image/png;base64,'), JSON.stringify(facts.images));
+    t.regex(facts.env, /adapter/);
+    t.regex(facts.env, /commit/);
+
+    const shot = await page.screenshot({ fullPage: true });
+    const img = decodePng(new Uint8Array(shot));
+    const lum = new Float64Array(img.width * img.height);
+    for (let p = 0; p < lum.length; p++) lum[p] = 0.299 * img.rgba[4 * p]! + 0.587 * img.rgba[4 * p + 1]! + 0.114 * img.rgba[4 * p + 2]!;
+    const m = mean([...lum]);
+    const variance = mean([...lum].map((x) => (x - m) ** 2));
+    const inked = lum.filter((x) => x < 0.9).length / lum.length;
+    t.log(`screenshot ${img.width}x${img.height}: luminance variance ${variance.toFixed(4)}, ${(100 * inked).toFixed(1)} % of pixels not near-white`);
+    t.true(img.height > 1500, `page height ${img.height}`);
+    t.true(variance > 0.01, `variance ${variance}`);
+    t.true(inked > 0.02, `inked ${inked}`);
+    t.deepEqual(
+      requests.filter((u) => !u.startsWith('data:')),
+      [url],
+      'no request but the page itself',
+    );
+  } finally {
+    await browser.close();
+  }
+});
+
+test('suite and ablation layouts: scene runs are concatenated, ablation variants get their own table', async (t) => {
+  t.timeout(1_500_000);
+  const run = await sharedTinyRun();
+  const suite = join(tmp, 'suite');
+  mkdirSync(suite);
+  const record = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+  writeFileSync(join(suite, 'run.json'), JSON.stringify({ ...record, command: 'bench', kind: undefined }));
+  // Two scene runs without run.json of their own (the suite's is shared), one ablation run.
+  for (const [name, rename] of [
+    ['walker-video-to-4d', (s: string) => s],
+    ['jelly-video-to-4d', (s: string) => s.replaceAll('walker,', 'jelly,')],
+    ['walker-ablate', (s: string) => s.replaceAll(',dg4d-fast,', ',hexplane-8,').replaceAll(',static,', ',hexplane-16,')],
+  ] as [string, (s: string) => string][]) {
+    const d = join(suite, 'scenes', name);
+    mkdirSync(join(d, 'renders'), { recursive: true });
+    for (const f of ['stages.csv', 'kernels.csv', 'metrics.csv', 'loss.csv']) writeFileSync(join(d, f), rename(readFileSync(join(run, f), 'utf8')));
+    cpSync(join(run, 'renders'), join(d, 'renders'), { recursive: true });
+  }
+  const data = await loadRunData(suite);
+  t.is(data.runs.length, 3);
+  t.deepEqual([...new Set(data.metrics.rows.map((r) => r.scene))], ['jelly', 'walker']);
+  const tables = await buildTables(suite, { data });
+  t.deepEqual(tables.map((x) => x.name), ['speed', 'video_to_4d', 'video_to_4d_per_scene', 'ablations']);
+  const v = tables.find((x) => x.name === 'video_to_4d')!;
+  const fast = v.csvRows.find((r) => r.source === MEASURED && r.method === 'dg4d-fast')!;
+  t.is(fast.scenes, 2);
+  t.deepEqual(v.csvRows.filter((r) => r.source === MEASURED).map((r) => r.method), ['dg4d-fast', 'static']); // no ablation variant here
+  const abl = tables.find((x) => x.name === 'ablations')!;
+  t.deepEqual(abl.csvRows.map((r) => [r.ablation, r.setting, r.variant]), [
+    ['hexplane', '[8,8,8], scales 1', 'hexplane-8'],
+    ['hexplane', '[16,16,16], scales 1', 'hexplane-16'],
+  ]);
+  // Bars: dg4d-fast and static on two scenes, two ablation variants.
+  t.is(stageBars(data).length, 6);
+  const html = await renderReportHtml(data, tables);
+  t.is((html.match(/class="sheet"/g) ?? []).length, 6);
+  t.regex(html, /no mesh stage in this run/);
+
+  // `dg4d report` on what is not a run directory: usage error (exit 2), nothing written.
+  await t.throwsAsync(reportCommand([join(tmp, 'nowhere'), '--quiet']), { instanceOf: UsageError, message: /no such directory/ });
+  await t.throwsAsync(reportCommand([join(suite, 'scenes'), '--quiet']), { instanceOf: UsageError, message: /no run\.json/ });
+});
+
+test('the reported figures load from reports/reference and bad ones are refused naming the field', async (t) => {
+  const ref = await loadReference();
+  t.is(ref.video_to_4d.rows.length, 6);
+  t.is(ref.deformable_3dgs_dnerf.columns.join(), 'scene,psnr,ssim,lpips');
+  const json = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'reports', 'reference', 'dg4d-tables.json'), 'utf8'));
+  json.video_to_4d.rows[2].pop();
+  t.throws(() => validateReference(json, 'x.json'), { message: 'x.json: video_to_4d.rows[2] has 4 cells, expected 5 (one per column)' });
+  delete json.speed;
+  t.throws(() => validateReference(json, 'x.json'), { message: /x\.json: speed is missing/ });
+});
