@@ -20,6 +20,7 @@ export const GPU_OPTIONS = {
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', default: false },
+  'metric-models': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options;
 
@@ -31,6 +32,9 @@ export const GPU_OPTIONS_HELP = `  --preset tiny|small|paper  workload size (def
   --out DIR                  run directory (default reports/<run-id>/; must be new or empty)
   --json                     print a machine-readable summary on stdout
   --quiet                    no progress or page console output
+  --metric-models DIR        ONNX models of the learned metrics: lpips_vgg.onnx, clip_vit_b32_image.onnx,
+                             i3d.onnx (any subset; README "Learned metrics"); without one, its
+                             columns read 'n/a (no model)'
   -h, --help                 this help`;
 
 export function parse<O extends Options>(command: string, argv: string[], options: O) {

@@ -1,9 +1,10 @@
 // Page jobs for the 4D pipelines (harness/pipeline/dynamic_stage.ts):
 //   pipelineStatic    the static stage on the input image (+ oracle views)
 //   pipelineDynamic   a method's dynamic stage on given canonical Gaussians, then
-//                     renders of the requested evaluation cameras, each at its time
+//                     the evaluation cameras rendered, each at its time, and scored
+//                     on the GPU against their targets (metrics_job.ts evaluateScene)
 // Every method of a run starts from the same static result. The host
-// (harness/runner/) loads the dataset, scores the renders and writes the run.
+// (harness/runner/) loads the dataset and writes the run.
 import { createField } from '../deform/create_field.ts';
 import { GpuTimer, type TimingSamples } from '../gpu/timer.ts';
 import { runDynamicStage, staticScene, type DynamicStageConfig, type TimedCamera, type TimedImage } from '../pipeline/dynamic_stage.ts';
@@ -13,7 +14,9 @@ import { deriveSeed } from '../pipeline/rng.ts';
 import { runStaticStage, type LossPoint, type PosedImage } from '../pipeline/static_stage.ts';
 import type { DensifyStats } from '../splat/densify.ts';
 import type { GaussianParams } from '../splat/model.ts';
+import type { LearnedMetricsConfig } from '../metrics/learned_metrics.ts';
 import type { Job } from './context.ts';
+import { evaluateScene, learnedMetricsFor, packSetScores, type SetScoresPacked } from './metrics_job.ts';
 
 export interface PipelineOverrides {
   static?: Partial<StaticStageConfig>;
@@ -59,6 +62,12 @@ export interface PipelineDynamicArgs {
   train: TimedImage[];
   /** Camera sets to render after training, by name. */
   eval: Record<string, TimedCamera[]>;
+  /** Per set, [H,W,4] premultiplied ground truth per camera (scored composited on white). */
+  evalTargets?: Record<string, Float32Array[]>;
+  /** Per set, the views whose renders come back (contact sheets). */
+  previews?: Record<string, number[]>;
+  /** Learned-metric models to load (harness/metrics/metric_models.ts learnedMetricsConfig); null: none. */
+  metricModels?: LearnedMetricsConfig | null;
   overrides?: PipelineOverrides;
   /** Also return the Gaussians at these times (mesh export, per-frame PLY). */
   paramsAt?: number[];
@@ -70,7 +79,8 @@ export interface PipelineDynamicResult {
   /** null for the `static` method. */
   dynamic: (StageSummary & { samplesPerIteration: number; fieldParameters: number }) | null;
   evalMs: number;
-  renders: Record<string, Float32Array[]>;
+  /** Per set: the views' scores (packed), temporal consistency, I3D features, preview renders. */
+  evaluation: Record<string, SetScoresPacked>;
   paramsAt: { time: number; params: GaussianParams }[];
 }
 
@@ -140,11 +150,19 @@ export const pipelineDynamicJob: Job = async (ctx, rawArgs) => {
     const scene = d?.scene ?? staticScene(ctx, args.canonical, config.static.background);
     try {
       const evalStart = performance.now();
-      const renders: Record<string, Float32Array[]> = {};
-      for (const [name, cameras] of Object.entries(args.eval)) {
-        renders[name] = await scene.render(cameras);
-        ctx.emit({ type: 'step', stage: 'eval', iter: cameras.length, of: cameras.length, method: args.method, set: name });
-      }
+      const sets = Object.fromEntries(
+        Object.entries(args.eval).map(([name, cameras]) => {
+          const targets = args.evalTargets?.[name];
+          if (!targets) throw new Error(`pipelineDynamic: args.evalTargets.${name} is missing (the targets of eval set '${name}')`);
+          return [name, { cameras, targets, previews: args.previews?.[name] ?? [] }];
+        }),
+      );
+      const learned = await learnedMetricsFor(args.metricModels);
+      const scored = await evaluateScene(ctx, scene, sets, {
+        learned,
+        onSet: (name, n) => ctx.emit({ type: 'step', stage: 'eval', iter: n, of: n, method: args.method, set: name }),
+      });
+      const evaluation = Object.fromEntries(Object.entries(scored).map(([k, v]) => [k, packSetScores(v)]));
       const evalMs = performance.now() - evalStart;
       const paramsAt: PipelineDynamicResult['paramsAt'] = [];
       for (const time of args.paramsAt ?? []) paramsAt.push({ time, params: await scene.paramsAt(time) });
@@ -156,7 +174,7 @@ export const pipelineDynamicJob: Job = async (ctx, rawArgs) => {
             ? { iterations: d.iterations, wallMs: d.wallMs, trainMs: d.trainMs, lossCurve: d.lossCurve, timings: d.timings, samplesPerIteration: d.samplesPerIteration, fieldParameters: field.parameterCount }
             : null,
         evalMs,
-        renders,
+        evaluation,
         paramsAt,
       };
       return out;

@@ -10,12 +10,23 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { writePlyFile } from '../splat/ply.ts';
 import { summarize } from '../util/stats.ts';
 import type { EvalSet, RunInputs } from './inputs.ts';
-import type { VariantOutcome } from './pipeline_run.ts';
+import { NO_MODEL } from '../metrics/learned_metrics.ts';
+import { INPUT_SET, type SetScore, type VariantOutcome } from './pipeline_run.ts';
 
 // `scene` and `task` lead every table so that a suite can concatenate runs.
 export const STAGE_COLUMNS = ['scene', 'task', 'stage', 'method', 'prior', 'preset', 'iterations', 'wall_ms', 'train_ms', 'iters_per_s', 'samples_per_iter', 'gaussians', 'field_parameters'];
 export const KERNEL_COLUMNS = ['scene', 'task', 'stage', 'method', 'kernel', 'samples', 'median_ms', 'p90_ms', 'total_ms', 'timing'];
-export const METRIC_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'view', 'time', 'psnr', 'ssim'];
+// The first ten columns are fixed; the rest (harness/metrics/, README "Metrics") follow them.
+export const METRIC_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'view', 'time', 'psnr', 'ssim', 'psnr_masked', 'ssim_masked', 'lpips', 'clip', 'tc_render', 'tc_gt'];
+/** One row per evaluation set (and the `input` view): means, and the metrics of whole sets. */
+export const SET_METRIC_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'views', 'psnr', 'ssim', 'psnr_masked', 'ssim_masked', 'lpips', 'clip', 'clip_i', 'fvd', 'tc_pairs', 'tc_render', 'tc_gt', 'tc_ratio', 'tc_diff', 'tc_error'];
+
+/** A metric cell: 'inf' for +Infinity (PSNR of identical images), NO_MODEL where the model was absent, '' for undefined/NaN. */
+export function metricCell(v: number | null | undefined, hasModel = true): string | number {
+  if (v === null || v === undefined) return hasModel ? '' : NO_MODEL;
+  if (v === Infinity) return 'inf';
+  return Number.isFinite(v) ? v : '';
+}
 export const LOSS_COLUMNS = ['scene', 'task', 'stage', 'method', 'iter', 'loss', 'alphaMse', 'objective', 'views'];
 
 function kernelRows(tag: { scene: string; task: string }, stage: string, method: string, timings: TimingSamples | null) {
@@ -58,7 +69,29 @@ export async function writeRunFiles(r: RunFilesInput): Promise<RunCsvRows> {
     'kernels.csv': { columns: KERNEL_COLUMNS, rows: [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null))] },
     'metrics.csv': {
       columns: METRIC_COLUMNS,
-      rows: r.outcomes.flatMap((o) => o.scores.map((sc) => ({ ...tag, method: o.label, prior, preset, set: sc.set, view: sc.view, time: sc.time, psnr: sc.psnr, ssim: sc.ssim }))),
+      rows: r.outcomes.flatMap((o) =>
+        o.scores.map((sc) => ({
+          ...tag,
+          method: o.label,
+          prior,
+          preset,
+          set: sc.set,
+          view: sc.view,
+          time: sc.time,
+          psnr: metricCell(sc.psnr),
+          ssim: metricCell(sc.ssim),
+          psnr_masked: metricCell(sc.psnrMasked),
+          ssim_masked: metricCell(sc.ssimMasked),
+          lpips: metricCell(sc.lpips, o.learned.lpips),
+          clip: metricCell(sc.clip, o.learned.clip),
+          tc_render: metricCell(sc.tcRender),
+          tc_gt: metricCell(sc.tcGt),
+        })),
+      ),
+    },
+    'set_metrics.csv': {
+      columns: SET_METRIC_COLUMNS,
+      rows: r.outcomes.flatMap((o) => [...Object.entries(o.summary), ...(o.input ? [[INPUT_SET, o.input] as const] : [])].map(([set, v]) => setRow({ ...tag, method: o.label, prior, preset, set }, v, o))),
     },
     'loss.csv': {
       columns: LOSS_COLUMNS,
@@ -81,13 +114,42 @@ export async function writeRunFiles(r: RunFilesInput): Promise<RunCsvRows> {
   return tables;
 }
 
+function setRow(head: Record<string, string>, v: SetScore, o: VariantOutcome): Record<string, string | number> {
+  const tc = v.temporal;
+  const isInput = head.set === INPUT_SET;
+  return {
+    ...head,
+    views: v.views,
+    psnr: metricCell(v.psnr),
+    ssim: metricCell(v.ssim),
+    psnr_masked: metricCell(v.psnrMasked),
+    ssim_masked: metricCell(v.ssimMasked),
+    lpips: metricCell(v.lpips, o.learned.lpips),
+    clip: metricCell(v.clip, o.learned.clip),
+    clip_i: isInput ? metricCell(v.clip, o.learned.clip) : '',
+    fvd: isInput ? '' : metricCell(v.fvd, o.learned.i3d),
+    tc_pairs: tc?.pairs ?? 0,
+    tc_render: metricCell(tc?.render),
+    tc_gt: metricCell(tc?.gt),
+    tc_ratio: metricCell(tc?.ratio),
+    tc_diff: metricCell(tc?.diff),
+    tc_error: metricCell(tc?.error),
+  };
+}
+
+/** The views a contact sheet shows: up to 8 spread over the set (the page returns only these renders). */
+export function contactSheetPicks(count: number): number[] {
+  const n = Math.min(8, count);
+  return Array.from({ length: n }, (_, i) => Math.floor((i * count) / n));
+}
+
 /**
  * Ground truth above render for up to 8 views spread over the set: the first
  * row composited on white, the second the render (already over white).
  */
 export function contactSheet(set: EvalSet, renders: Float32Array[]): { width: number; height: number; rgba: Float32Array } {
-  const n = Math.min(8, renders.length);
-  const pick = Array.from({ length: n }, (_, i) => Math.floor((i * renders.length) / n));
+  const pick = contactSheetPicks(renders.length);
+  const n = pick.length;
   const w = set.targets[0]!.width;
   const h = set.targets[0]!.height;
   const W = w * n;

@@ -5,6 +5,7 @@ import { ensureTinyScene } from '../../../datasets/cache.ts';
 import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { METHODS, methodConfig, type MethodName } from '../../pipeline/methods.ts';
 import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
+import { MetricModelError, findMetricModels, metricModelsDataRoots, type MetricModels } from '../../metrics/metric_models.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
 import { loadRunInputs, RUN_KINDS, type RunInputs, type RunKind } from '../../runner/inputs.ts';
 import { writeRunFiles } from '../../runner/outputs.ts';
@@ -80,6 +81,16 @@ export function resultsTable(inputs: RunInputs, staticMs: number, outcomes: Vari
   return { text: formatTable(header, rows), markdown, csv: { rows: csvRows, columns: header } };
 }
 
+/** --metric-models DIR, checked before any GPU work; a bad directory or model is a usage error (exit 2). */
+export async function metricModelsOption(dir: string | undefined): Promise<MetricModels | null> {
+  try {
+    return await findMetricModels(dir);
+  } catch (err) {
+    if (err instanceof MetricModelError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 export async function runCommand(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (!kind || !(RUN_KINDS as readonly string[]).includes(kind)) throw new UsageError(`dg4d run: the first argument must be one of ${RUN_KINDS.join(', ')}${kind ? `, got '${kind}'` : ''}`);
@@ -98,10 +109,11 @@ export async function runCommand(argv: string[]): Promise<number> {
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;
   const inputs = await loadRunInputs({ kind: kind as RunKind, data, image: opts.image, video: opts.video }, { prior, staticViews });
   if (opts.scene !== undefined) inputs.scene = opts.scene;
+  const metricModels = await metricModelsOption(opts['metric-models']);
 
   const run = await RunRecorder.create<RunCommandRecord>(opts.out, { command: 'run', kind: kind as RunKind, methods, preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);
-  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet), dataRoots: metricModelsDataRoots(metricModels) });
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
@@ -109,7 +121,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     run.record.config = Object.fromEntries(methods.map((m) => [m, methodConfig(m, preset)]));
     run.setEnvironment(session, info);
     await run.save();
-    const o = { preset, prior, seed, log };
+    const o = { preset, prior, seed, log, metricModels };
     const staticFit = await runStaticFit(session, inputs, o);
     const outcomes: VariantOutcome[] = [];
     for (const method of methods) {
