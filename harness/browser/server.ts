@@ -128,6 +128,8 @@ export class StaticServer {
     if (req.method === 'GET' && path === '/favicon.ico') return this.send(res, 204, 'text/plain', '');
     if (req.method === 'GET' && path === '/bundle.js') return this.send(res, 200, 'text/javascript', await pageBundle());
     if (req.method === 'GET' && raw.startsWith('/data/')) return this.serveData(raw.slice('/data/'.length), res);
+    // The AssemblyScript builds (asm/build/<module>.wasm) for the page's mesh work.
+    if (req.method === 'GET' && /^\/asm\/[a-z_]+\.wasm$/.test(raw)) return this.serveFile(join(REPO_ROOT, 'asm', 'build', raw.slice('/asm/'.length)), res);
     if (req.method === 'GET' && raw.startsWith('/vendor/onnxruntime-web/')) return this.serveOrt(raw.slice('/vendor/onnxruntime-web/'.length), res);
     if (req.method === 'PUT' && raw.startsWith('/upload/')) return this.receiveUpload(raw.slice('/upload/'.length), req, res);
     return this.send(res, 404, 'text/plain', 'not found\n');
@@ -136,6 +138,13 @@ export class StaticServer {
   private send(res: ServerResponse, status: number, type: string, body: string) {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
     res.end(body);
+  }
+
+  private async serveFile(file: string, res: ServerResponse) {
+    const st = await stat(file).catch(() => null);
+    if (!st?.isFile()) return this.send(res, 404, 'text/plain', 'not found\n');
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'content-length': st.size, 'cache-control': 'no-store' });
+    await pipeline(createReadStream(file), res);
   }
 
   private async serveData(tail: string, res: ServerResponse) {
