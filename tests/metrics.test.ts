@@ -7,10 +7,11 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { BrowserSession, PageJobError } from '../harness/browser/session.ts';
 import { WgslLayouts } from '../harness/gpu/layout.ts';
-import { refFrameChange, refMetricsComposite, refPsnr, refSsim, refTemporalConsistency, summarizeTemporal, viewSequences } from '../harness/metrics/image_metrics.ts';
-import type { ImageMetricsJobResult } from '../harness/page/metrics_job.ts';
+import { refFrameChange, refMetricsComposite, refPsnr, refSsim, refTemporalConsistency, summarizeTemporal, unpackViewScores, viewSequences } from '../harness/metrics/image_metrics.ts';
+import type { ImageMetricsJobResult, SetScoresPacked } from '../harness/page/metrics_job.ts';
 import { SSIM_C1, SSIM_C2, SSIM_SIGMA, SSIM_WINDOW_RADIUS, refLoss, ssimWindow1d } from '../harness/splat/loss_ref.ts';
 import { mulberry32 } from './helpers/random.ts';
+import { cameraAt, randomScene } from './helpers/splat_scenes.ts';
 
 let session: BrowserSession;
 
@@ -46,8 +47,8 @@ const PSNR_ATOL = 2e-4; // dB
 const SSIM_ATOL = 2e-6;
 const RTOL = 2e-5;
 
-function close(t: ExecutionContext, got: number | null, want: number, atol: number, what: string) {
-  t.true(got !== null && Math.abs(got - want) <= atol + RTOL * Math.abs(want), `${what}: got ${got}, want ${want}`);
+function close(t: ExecutionContext, got: number | null | undefined, want: number, atol: number, what: string) {
+  t.true(got !== null && got !== undefined && Math.abs(got - want) <= atol + RTOL * Math.abs(want), `${what}: got ${got}, want ${want}`);
 }
 
 function uniform(seed: number) {
@@ -242,4 +243,46 @@ test('bad inputs are PageJobErrors naming the argument', async (t) => {
   await t.throwsAsync(metrics({ width: 8, height: 8, renders: [img], targets: [img, img] }), { instanceOf: PageJobError, message: /args\.targets must be an array of 1/ });
   await t.throwsAsync(metrics({ width: 8, height: 8, renders: [img], targets: [img], masks: [new Float32Array(3)] }), { instanceOf: PageJobError, message: /args\.masks/ });
   await t.throwsAsync(metrics({ width: 0, height: 8, renders: [], targets: [] }), { instanceOf: PageJobError, message: /positive integers/ });
+});
+
+test('the pipeline\'s evaluation path (evaluateScene): GPU scores of each render match the CPU references on the renders it returns', async (t) => {
+  const [w, h] = [32, 24];
+  const params = randomScene(300, 70, { spread: 0.6, logScale: [-3, -2] });
+  const front = cameraAt([0, 0, 2.5], w, h);
+  const side = cameraAt([2.5, 0.3, 0], w, h);
+  // The front view's frames listed out of time order and interleaved with a lone side view.
+  const cameras = [
+    { ...front, time: 0.5 },
+    { ...side, time: 0.2 },
+    { ...front, time: 0 },
+    { ...front, time: 1 },
+  ];
+  const targets = cameras.map((_, k) => premultipliedDisc(w, h, 80 + k));
+  const packed = await session.run<Record<string, SetScoresPacked>>('evaluateStatic', {
+    params,
+    background: [1, 1, 1],
+    sets: { s: { cameras, targets, previews: [0, 1, 2, 3] } },
+  });
+  const got = packed.s!;
+  const views = unpackViewScores(got.views);
+  t.deepEqual(got.previews.map((p) => p.index), [0, 1, 2, 3]);
+  const renders = got.previews.map((p) => p.rgba);
+  const gt = targets.map((x) => refMetricsComposite(x));
+  views.forEach((v, i) => {
+    close(t, v.psnr, refPsnr(renders[i]!, gt[i]!.rgba), PSNR_ATOL, `view ${i} psnr`);
+    close(t, v.ssim, refSsim(renders[i]!, gt[i]!.rgba, w, h), SSIM_ATOL, `view ${i} ssim`);
+    close(t, v.psnrMasked, refPsnr(renders[i]!, gt[i]!.rgba, gt[i]!.mask), PSNR_ATOL, `view ${i} psnr masked`);
+    close(t, v.ssimMasked, refSsim(renders[i]!, gt[i]!.rgba, w, h, gt[i]!.mask), SSIM_ATOL, `view ${i} ssim masked`);
+    t.is(v.lpips, null, 'no model');
+  });
+  t.true(renders[0]!.some((x, i) => i % 4 !== 3 && x < 0.9), 'the render shows the Gaussians, not only the background');
+  // Temporal: the front sequence is views 2 -> 0 -> 3 (times 0, 0.5, 1).
+  t.is(views[2]!.change, null, 'first frame of the sequence');
+  t.is(views[1]!.change, null, 'lone view');
+  const want = refTemporalConsistency([renders[2]!, renders[0]!, renders[3]!], [gt[2]!.rgba, gt[0]!.rgba, gt[3]!.rgba])!;
+  t.is(got.temporal!.pairs, 2);
+  close(t, got.temporal!.gt, want.gt, 1e-7, 'temporal gt');
+  close(t, got.temporal!.render, want.render, 1e-7, 'temporal render (a static scene: 0)');
+  close(t, got.temporal!.error, want.error, 1e-7, 'temporal error');
+  t.true(want.gt > 0);
 });

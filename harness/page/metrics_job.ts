@@ -13,7 +13,8 @@ import type { GpuTimer } from '../gpu/timer.ts';
 import { ImageMetricsPlan, dispatchMetricsComposite, dispatchPsnr, dispatchSsim, dispatchTemporalConsistency, type ViewMetrics } from '../metrics/gpu_metrics.ts';
 import { packViewScores, refMetricsComposite, summarizeTemporal, viewSequences, type TemporalConsistency, type ViewScores } from '../metrics/image_metrics.ts';
 import { LearnedMetrics, SIGNED_UNIT, cosine, toPlanes, type LearnedMetricsConfig, type MetricModelName } from '../metrics/learned_metrics.ts';
-import type { DynamicScene, TimedCamera } from '../pipeline/dynamic_stage.ts';
+import { staticScene, type DynamicScene, type TimedCamera } from '../pipeline/dynamic_stage.ts';
+import type { GaussianParams } from '../splat/model.ts';
 import { Camera } from '../splat/camera.ts';
 import { Renderer } from '../splat/render.ts';
 import type { Job } from './context.ts';
@@ -325,4 +326,21 @@ export const learnedMetricsJob: Job = async (_ctx, args) => {
   }
 };
 
-export const METRICS_JOBS: Record<string, Job> = { imageMetrics: imageMetricsJob, learnedMetrics: learnedMetricsJob };
+/**
+ * evaluateScene on the static scene of given Gaussians (tests: the pipeline's
+ * evaluation path against the CPU references on the renders it returns).
+ * args: { params: GaussianParams, background: [r,g,b], sets: Record<name, EvalSetInput>,
+ *   metricModels?: LearnedMetricsConfig }
+ */
+export const evaluateStaticJob: Job = async (ctx, args) => {
+  const scene = staticScene(ctx, args.params as GaussianParams, args.background as [number, number, number]);
+  try {
+    const learned = await learnedMetricsFor(args.metricModels as LearnedMetricsConfig | undefined);
+    const scored = await evaluateScene(ctx, scene, args.sets as Record<string, EvalSetInput>, { learned });
+    return Object.fromEntries(Object.entries(scored).map(([k, v]) => [k, packSetScores(v)]));
+  } finally {
+    scene.destroy();
+  }
+};
+
+export const METRICS_JOBS: Record<string, Job> = { imageMetrics: imageMetricsJob, learnedMetrics: learnedMetricsJob, evaluateStatic: evaluateStaticJob };
