@@ -13,6 +13,7 @@ import { decodePng } from '../datasets/formats/png.ts';
 import { BASE_FLAGS, findChrome } from '../harness/browser/chrome.ts';
 import { UsageError } from '../harness/cli/args.ts';
 import { reportCommand } from '../harness/cli/commands/report.ts';
+import { summarizeRun } from '../harness/report/baseline.ts';
 import { renderReportHtml, stageBars } from '../harness/report/html.ts';
 import { loadReference, validateReference } from '../harness/report/reference.ts';
 import { loadRunData, parseCsv } from '../harness/report/run_data.ts';
@@ -61,7 +62,7 @@ test('dg4d report writes the tables and a self-contained report.html that render
     const row = v.rows.find((x) => x.source === MEASURED && x.method === method)!;
     const expect = mean(metrics.filter((m) => m.method === method && m.set === 'eval').map((m) => Number(m.psnr)));
     t.true(Math.abs(Number(row.psnr) - expect) < 1e-3, `${method}: ${row.psnr} vs ${expect}`);
-    t.is(row.lpips, 'n/a'); // no learned-metric column in this run's metrics.csv
+    t.regex(String(row.lpips), /^n\/a/); // no LPIPS model here: 'n/a', or 'n/a (no model)' where the column exists
   }
   t.deepEqual(v.rows.filter((x) => x.source === REPORTED).map((x) => x.method), ['D-NeRF', 'K-planes', 'Zero123', 'Consistent4D', 'DG4D-Fast', 'DG4D']);
   t.is(v.rows.find((x) => x.method === 'DG4D')!.fvd, '729.74');
@@ -187,6 +188,32 @@ test('suite and ablation layouts: scene runs are concatenated, ablation variants
   // `dg4d report` on what is not a run directory: usage error (exit 2), nothing written.
   await t.throwsAsync(reportCommand([join(tmp, 'nowhere'), '--quiet']), { instanceOf: UsageError, message: /no such directory/ });
   await t.throwsAsync(reportCommand([join(suite, 'scenes'), '--quiet']), { instanceOf: UsageError, message: /no run\.json/ });
+});
+
+test('whole-set metrics come from set_metrics.csv; learned metrics without models read n/a (no model)', async (t) => {
+  const dir = join(tmp, 'sets');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'run.json'), JSON.stringify({ runId: 'sets', command: 'run', status: 'complete', startedAt: '2026-01-02T00:00:00Z', preset: 'tiny', prior: 'oracle' }));
+  const head = 'scene,task,method,prior,preset,set,view,time,psnr,ssim,lpips,clip\n';
+  const views = (task: string, set: string, psnr: number[]) => psnr.map((p, i) => `walker,${task},dg4d,oracle,tiny,${set},v${i},0,${p},0.9,n/a (no model),n/a (no model)\n`).join('');
+  writeFileSync(join(dir, 'metrics.csv'), head + views('video-to-4d', 'eval', [20, 22]) + views('image-to-4d', 'reference', [25, 27]));
+  writeFileSync(
+    join(dir, 'set_metrics.csv'),
+    'scene,task,method,prior,preset,set,views,psnr,ssim,lpips,clip,clip_i,fvd\n' +
+      'walker,video-to-4d,dg4d,oracle,tiny,eval,2,21,0.9,n/a (no model),n/a (no model),,812.5\n' +
+      'walker,image-to-4d,dg4d,oracle,tiny,input,1,30,0.95,n/a (no model),n/a (no model),0.875,\n',
+  );
+  const data = await loadRunData(dir);
+  const tables = await buildTables(dir, { data });
+  const v = tables.find((x) => x.name === 'video_to_4d')!.csvRows.find((r) => r.source === MEASURED)!;
+  t.like(v, { method: 'dg4d', psnr: 21, fvd: 812.5, lpips: 'n/a (no model)', clip: 'n/a (no model)' });
+  const i = tables.find((x) => x.name === 'image_to_4d')!.csvRows.find((r) => r.source === MEASURED)!;
+  t.like(i, { method: 'dg4d', clip_i: 0.875, psnr: 26 }); // reference-view PSNR: the video frames' mean
+  const s = summarizeRun(data);
+  t.is(s.metrics.find((m) => m.set === 'eval')!.means.fvd, 812.5);
+  t.is(s.metrics.find((m) => m.set === 'eval')!.means.psnr, 21); // per-view mean, not the set row
+  t.is(s.metrics.find((m) => m.set === 'input')!.means.clip_i, 0.875);
+  t.is(s.metrics.find((m) => m.set === 'eval')!.means.lpips, null);
 });
 
 test('the reported figures load from reports/reference and bad ones are refused naming the field', async (t) => {

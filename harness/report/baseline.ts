@@ -1,12 +1,13 @@
 // Run summaries: what `dg4d compare` compares, from a run directory or from a
 // baseline file (reports/baselines/<preset>.json, a compact summary committed
 // for regression checks). A summary holds, per scene/task/method/set, the mean
-// of every metric column (metrics.csv; geometry.csv under set `geometry`), the
-// stage wall times and the kernel medians, plus the environment that produced them.
+// of every metric column (metrics.csv, set_metrics.csv; geometry.csv under set
+// `geometry`), the stage wall times and the kernel medians, plus the environment
+// that produced them.
 import { readFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { writeJsonAtomic } from './atomic.ts';
-import { GEOMETRY_KEY_COLUMNS, groupBy, loadRunData, mean, metricColumns, num, RunDataError, type RunData } from './run_data.ts';
+import { GEOMETRY_KEY_COLUMNS, groupBy, loadRunData, mean, metricColumns, num, RunDataError, SET_METRIC_KEY_COLUMNS, type RunData } from './run_data.ts';
 
 export const BASELINE_FORMAT = 'dg4d-baseline/1';
 
@@ -82,6 +83,15 @@ export function summarizeRun(data: RunData): RunSummary {
     n: g.length,
     means: means(g, metricCols),
   }));
+  // Whole-set metrics (FVD, CLIP-I, temporal consistency) and sets scored only as a whole
+  // (the input view) come from set_metrics.csv; per-view means stay those of metrics.csv.
+  const setCols = metricColumns(data.setMetrics, SET_METRIC_KEY_COLUMNS);
+  for (const row of data.setMetrics.rows) {
+    const key = (m: MetricMeans) => m.scene === row.scene && m.task === row.task && m.method === row.method && m.set === row.set;
+    let entry = metrics.find(key);
+    if (!entry) metrics.push((entry = { scene: row.scene ?? '', task: row.task ?? '', method: row.method ?? '', set: row.set ?? '', n: num(row.views) ?? 1, means: {} }));
+    for (const c of setCols) if (entry.means[c] === undefined || entry.means[c] === null) entry.means[c] = num(row[c]) ?? null;
+  }
   const geoCols = metricColumns(data.geometry, GEOMETRY_KEY_COLUMNS);
   for (const g of groupBy(data.geometry.rows, (x) => `${x.scene}|${x.task}|${x.method}`).values()) {
     metrics.push({ scene: g[0]!.scene ?? '', task: g[0]!.task ?? '', method: g[0]!.method ?? '', set: 'geometry', n: g.length, means: means(g, geoCols) });

@@ -65,6 +65,8 @@ export interface RunData {
   stages: CsvTable;
   kernels: CsvTable;
   metrics: CsvTable;
+  /** set_metrics.csv: one row per scene/task/method/set (means, and whole-set metrics: FVD, CLIP-I, temporal). */
+  setMetrics: CsvTable;
   loss: CsvTable;
   geometry: CsvTable;
 }
@@ -141,7 +143,7 @@ export async function readRunJson(dir: string): Promise<RunJson> {
   return json;
 }
 
-const CSV_FILES = ['stages', 'kernels', 'metrics', 'loss', 'geometry'] as const;
+const CSV_FILES = ['stages', 'kernels', 'metrics', 'set_metrics', 'loss', 'geometry'] as const;
 const SKIP_DIRS = new Set(['renders', 'mesh', 'tables', 'node_modules']);
 
 const isRunDir = (d: string) => ['run.json', 'stages.csv', 'metrics.csv'].some((f) => existsSync(join(d, f)));
@@ -217,6 +219,7 @@ export async function loadRunData(root: string): Promise<RunData> {
     stages: pick('stages'),
     kernels: pick('kernels'),
     metrics: pick('metrics'),
+    setMetrics: pick('set_metrics'),
     loss: pick('loss'),
     geometry: pick('geometry'),
   };
@@ -231,6 +234,8 @@ export function num(v: string | undefined): number | undefined {
 
 /** Identifier columns of metrics.csv; every other column is a metric. */
 export const METRIC_KEY_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'view', 'time', 'frame'];
+/** Identifier and count columns of set_metrics.csv. */
+export const SET_METRIC_KEY_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'set', 'views', 'tc_pairs'];
 export const GEOMETRY_KEY_COLUMNS = ['scene', 'task', 'method', 'prior', 'preset', 'frame', 'set'];
 
 export function metricColumns(t: CsvTable, keys = METRIC_KEY_COLUMNS): string[] {

@@ -114,13 +114,33 @@ function caption(ctx: MeasuredContext, reported: string | null): string {
   return reported ? `${measured}${oracle} Reported: ${reported}; other data and hardware, not measured here.` : `${measured}${oracle}`;
 }
 
-/** Mean of a metric column over each scene's rows, then over scenes; text such as "n/a (no model)" when no cell is numeric. */
-export function sceneMean(rows: Row[], col: string, present: boolean): Cell {
-  if (!present) return 'n/a';
-  const perScene = [...groupBy(rows, (r) => r.scene ?? '').values()].map((g) => mean(g.map((r) => num(r[col])).filter((x): x is number => x !== undefined)));
+/**
+ * Mean of a metric over each scene, then over scenes. Per scene: the mean of the
+ * per-view cells of metrics.csv, or else the scene's row of set_metrics.csv
+ * (whole-set metrics such as FVD and CLIP-I live only there). Text such as
+ * "n/a (no model)" when no cell is numeric; "n/a" when neither file has the column.
+ */
+export function sceneMean(data: RunData, rows: Row[], col: string, where: { task: string; method: string; set?: string }): Cell {
+  const inViews = data.metrics.columns.includes(col);
+  const inSets = data.setMetrics.columns.includes(col);
+  if (!inViews && !inSets) return 'n/a';
+  const setRows = data.setMetrics.rows.filter((r) => r.task === where.task && r.method === where.method && (where.set === undefined || r.set === where.set));
+  const scenes = [...new Set([...rows.map((r) => r.scene ?? ''), ...setRows.map((r) => r.scene ?? '')])];
+  const texts: string[] = [];
+  const perScene = scenes.map((scene) => {
+    const cells = inViews ? rows.filter((r) => r.scene === scene).map((r) => r[col]) : [];
+    let xs = cells.map(num).filter((x): x is number => x !== undefined);
+    if (!xs.length && inSets) {
+      const sc = setRows.filter((r) => r.scene === scene).map((r) => r[col]);
+      cells.push(...sc);
+      xs = sc.map(num).filter((x): x is number => x !== undefined);
+    }
+    texts.push(...cells.map((c) => c?.trim() ?? '').filter((c) => c && num(c) === undefined));
+    return mean(xs);
+  });
   const ok = perScene.filter((x) => Number.isFinite(x));
   if (ok.length) return mean(ok);
-  return rows.map((r) => r[col]?.trim()).find((s) => s) ?? 'n/a';
+  return texts[0] ?? 'n/a';
 }
 
 /** Per scene and method: seconds and iterations of the pipeline stages (static shared by every method). */
@@ -174,22 +194,21 @@ function speedTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): 
   return makeTable('speed', 'Speed: time to a 4D result', caption(ctx, `${ref.source.split(';')[0]} (speed table; stage times on one A100)`) + ' Measured time: the pipeline stages (static, shared by every method, plus the method\'s own), without evaluation; mean over scenes.', columns, rows);
 }
 
-function qualityRows(data: RunData, task: string, cols: string[], extra: (method: string) => Record<string, Cell> = () => ({})): Record<string, Cell>[] {
-  const set = TASK_SET[task];
-  const rows = data.metrics.rows.filter((r) => r.task === task && (!set || r.set === set));
-  const present = new Set(data.metrics.columns);
+/** Per method of a task: the metrics (each from its own evaluation set), time, scene count. */
+function qualityRows(data: RunData, task: string, cols: { col: string; set: string; as?: string }[]): Record<string, Cell>[] {
+  const inTask = data.metrics.rows.filter((r) => r.task === task);
   return methodsOf(data, task)
-    .filter((m) => rows.some((r) => r.method === m))
+    .filter((m) => inTask.some((r) => r.method === m) || data.setMetrics.rows.some((r) => r.task === task && r.method === m))
     .map((method) => {
-      const of = rows.filter((r) => r.method === method);
       const t = pipelineTimes(data, task, method);
-      const scenes = new Set(of.map((r) => r.scene)).size;
-      return { source: MEASURED, method, scenes, ...Object.fromEntries(cols.map((c) => [c, sceneMean(of, c, present.has(c))])), time: meanTime(t), time_s: meanTime(t), ...extra(method) };
+      const scenes = new Set(inTask.filter((r) => r.method === method).map((r) => r.scene)).size;
+      const cells = cols.map(({ col, set, as }) => [as ?? col, sceneMean(data, inTask.filter((r) => r.method === method && r.set === set), col, { task, method, set })]);
+      return { source: MEASURED, method, scenes, ...Object.fromEntries(cells), time: meanTime(t), time_s: meanTime(t) };
     });
 }
 
 function videoTo4dTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): ReportTable | null {
-  const rows = qualityRows(data, 'video-to-4d', ['lpips', 'clip', 'fvd', 'psnr', 'ssim']);
+  const rows = qualityRows(data, 'video-to-4d', ['lpips', 'clip', 'fvd', 'psnr', 'ssim'].map((col) => ({ col, set: 'eval' })));
   if (!rows.length) return null;
   for (const r of referenceRecords(ref.video_to_4d)) rows.push({ source: REPORTED, method: r.method, lpips: r.lpips, clip: r.clip, fvd: r.fvd, time: r.time });
   return makeTable(
@@ -202,7 +221,6 @@ function videoTo4dTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContex
 }
 
 function videoTo4dPerSceneTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): ReportTable | null {
-  const present = new Set(data.metrics.columns);
   const of = data.metrics.rows.filter((r) => r.task === 'video-to-4d' && r.set === 'eval' && !ablationOf(r.method ?? ''));
   const scenes = [...new Set(of.map((r) => r.scene ?? ''))];
   if (scenes.length < 2) return null; // one scene: the video-to-4d table already is per scene
@@ -210,7 +228,7 @@ function videoTo4dPerSceneTable(data: RunData, ref: ReferenceTables, ctx: Measur
   for (const scene of scenes) {
     for (const method of methodsOf(data, 'video-to-4d')) {
       const g = of.filter((r) => r.scene === scene && r.method === method);
-      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['lpips', 'clip', 'psnr', 'ssim'].map((c) => [c, sceneMean(g, c, present.has(c))])) });
+      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['lpips', 'clip', 'psnr', 'ssim'].map((c) => [c, sceneMean(data, g, c, { task: 'video-to-4d', method, set: 'eval' })])) });
     }
   }
   const per = ref.video_to_4d_per_object;
@@ -223,7 +241,11 @@ function videoTo4dPerSceneTable(data: RunData, ref: ReferenceTables, ctx: Measur
 }
 
 function imageTo4dTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): ReportTable | null {
-  const rows = qualityRows(data, 'image-to-4d', ['clip_i', 'psnr', 'ssim']);
+  // CLIP-I: the render at the input view against the input image (set `input`);
+  // reference-view PSNR/SSIM over the driving video's frames (set `reference`), else the input view.
+  const hasReference = data.metrics.rows.some((r) => r.task === 'image-to-4d' && r.set === 'reference');
+  const refSet = hasReference ? 'reference' : 'input';
+  const rows = qualityRows(data, 'image-to-4d', [{ col: 'clip_i', set: 'input' }, { col: 'psnr', set: refSet }, { col: 'ssim', set: refSet }]);
   if (!rows.length) return null;
   for (const r of referenceRecords(ref.image_to_4d)) rows.push({ source: REPORTED, method: r.method, clip_i: r.clip_i });
   return makeTable(
@@ -236,7 +258,6 @@ function imageTo4dTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContex
 }
 
 function dnerfTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): ReportTable | null {
-  const present = new Set(data.metrics.columns);
   const of = data.metrics.rows.filter((r) => r.task === 'dnerf' && r.set === 'test' && !ablationOf(r.method ?? ''));
   if (!of.length) return null;
   const rows: Record<string, Cell>[] = [];
@@ -245,13 +266,13 @@ function dnerfTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): 
   for (const scene of scenes) {
     for (const method of methods) {
       const g = of.filter((r) => r.scene === scene && r.method === method);
-      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(g, c, present.has(c))])) });
+      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(data, g, c, { task: 'dnerf', method, set: 'test' })])) });
     }
   }
   if (scenes.length > 1) {
     for (const method of methods) {
       const g = of.filter((r) => r.method === method);
-      rows.push({ source: MEASURED, scene: 'mean', method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(g, c, present.has(c))])) });
+      rows.push({ source: MEASURED, scene: 'mean', method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(data, g, c, { task: 'dnerf', method, set: 'test' })])) });
     }
   }
   for (const r of referenceRecords(ref.deformable_3dgs_dnerf)) rows.push({ source: REPORTED, scene: r.scene, method: 'Deformable 3DGS', psnr: r.psnr, ssim: r.ssim, lpips: r.lpips });
@@ -259,21 +280,20 @@ function dnerfTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): 
 }
 
 function ablationTable(data: RunData, ctx: MeasuredContext): ReportTable | null {
-  const present = new Set(data.metrics.columns);
   const of = data.metrics.rows.filter((r) => ablationOf(r.method ?? '') && (!TASK_SET[r.task ?? ''] || r.set === TASK_SET[r.task ?? '']));
   if (!of.length) return null;
   const rows: Record<string, Cell>[] = [];
   for (const [label, g] of groupBy(of, (r) => r.method!)) {
     const a = ablationOf(label)!;
     const dyn = data.stages.rows.filter((r) => r.method === label && r.stage === 'dynamic').map((r) => (num(r.wall_ms) ?? NaN) / 1000);
-    rows.push({ source: MEASURED, ablation: a.group, setting: a.setting, variant: label, scenes: new Set(g.map((r) => r.scene)).size, ...Object.fromEntries(['psnr', 'ssim', 'lpips', 'clip'].map((c) => [c, sceneMean(g, c, present.has(c))])), dynamic: dyn.length ? mean(dyn) : null });
+    rows.push({ source: MEASURED, ablation: a.group, setting: a.setting, variant: label, scenes: new Set(g.map((r) => r.scene)).size, ...Object.fromEntries(['psnr', 'ssim', 'lpips', 'clip', 'fvd'].map((c) => [c, sceneMean(data, g, c, { task: g[0]!.task ?? '', method: label, set: g[0]!.set })])), dynamic: dyn.length ? mean(dyn) : null });
   }
   rows.sort((x, y) => String(x.ablation).localeCompare(String(y.ablation)));
   return makeTable(
     'ablations',
     'Ablations',
     caption(ctx, null) + ' Every variant of a run trained from the same static Gaussians; eval views; mean over views and frames, then scenes.',
-    [COL.source, { key: 'ablation', header: 'ablation' }, { key: 'setting', header: 'setting' }, { key: 'variant', header: 'variant' }, COL.scenes, COL.psnr, COL.ssim, COL.lpips, COL.clip, { key: 'dynamic', header: 'dynamic stage', format: formatSeconds, csvText: true }],
+    [COL.source, { key: 'ablation', header: 'ablation' }, { key: 'setting', header: 'setting' }, { key: 'variant', header: 'variant' }, COL.scenes, COL.psnr, COL.ssim, COL.lpips, COL.clip, COL.fvd, { key: 'dynamic', header: 'dynamic stage', format: formatSeconds, csvText: true }],
     rows,
   );
 }
