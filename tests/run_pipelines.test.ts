@@ -1,7 +1,7 @@
 // `dg4d run` as users run it (real processes, real Chromium, real files): the
 // video-to-4d pipeline on the built-in walker scene with every trained method and
 // the static baseline at the tiny preset, quality on a moving scene (dg4d beats
-// static by >= 3 dB on the eval views, deformable-3dgs by >= 2 dB), the run
+// static by >= 3 dB on the eval views, and so does deformable-3dgs), the run
 // directory's files, and the dnerf and image-to-4d paths; bad usage exits 2
 // before any GPU work.
 import test from 'ava';
@@ -37,7 +37,7 @@ interface Summary {
 
 const csvRows = (file: string) => readFileSync(file, 'utf8').trim().split('\n');
 
-test('video-to-4d on walker: dg4d beats static by >= 3 dB, deformable-3dgs by >= 2 dB; every output written', async (t) => {
+test('video-to-4d on walker: dg4d and deformable-3dgs beat static by >= 3 dB; every output written', async (t) => {
   t.timeout(1_800_000);
   const out = join(tmp, 'walker');
   const r = await dg4d(['run', 'video-to-4d', '--scene', 'walker', '--preset', 'tiny', '--method', 'dg4d,deformable-3dgs,static', '--out', out, '--json', '--quiet']);
@@ -50,10 +50,8 @@ test('video-to-4d on walker: dg4d beats static by >= 3 dB, deformable-3dgs by >=
   t.log(`eval PSNR: ${JSON.stringify(psnr)}`);
   for (const m of s.results.methods) t.is(m.summary.eval!.views, 128, m.label);
   t.true(psnr.dg4d! >= psnr.static! + 3, `dg4d ${psnr.dg4d} vs static ${psnr.static}`);
-  // The issue's bar is 3 dB; deformable-3dgs on walker measured +2.9 to +5.0 dB over
-  // repeats of this very run (float-atomic gradient order makes runs differ), so CI
-  // asserts a margin it always kept; the per-scene table in the closing note has the rest.
-  t.true(psnr['deformable-3dgs']! >= psnr.static! + 2, `deformable-3dgs ${psnr['deformable-3dgs']} vs static ${psnr.static}`);
+  // Measured +6.7 and +6.8 dB in two repeats (rate 4e-3; at 8e-3 it was +2.7 to +5.0).
+  t.true(psnr['deformable-3dgs']! >= psnr.static! + 3, `deformable-3dgs ${psnr['deformable-3dgs']} vs static ${psnr.static}`);
   t.is(s.results.methods.find((m) => m.label === 'static')!.dynamicMs, null);
 
   for (const f of ['run.json', 'stages.csv', 'kernels.csv', 'metrics.csv', 'loss.csv', 'results.md', 'results.csv', 'static.ply', 'renders/dg4d_eval.png', 'renders/static_eval.png']) t.true(existsSync(join(out, f)), f);
