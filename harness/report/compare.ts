@@ -20,6 +20,8 @@ export const METRIC_DIRECTION: Record<string, Direction> = {
   fvd: 'lower',
   chamfer: 'lower',
   chamfer_rel: 'lower',
+  // Mean frame-to-frame change of the renders that the ground truth does not have.
+  tc_error: 'lower',
 };
 
 export interface Tolerance {
@@ -191,7 +193,7 @@ export function comparisonMarkdown(c: Comparison, o: { kernels?: number } = {}):
     .map((m) => [m.scene, m.task, m.method, m.set, m.metric, m.direction ?? '?', f(m.a), f(m.b), sign(m.delta), m.tolerance === null ? '–' : f(m.tolerance), m.status]);
   const stageRows = c.stages.map((s) => [s.scene, s.task, s.stage, s.method, f(s.a_ms === null ? null : s.a_ms / 1000, 2), f(s.b_ms === null ? null : s.b_ms / 1000, 2), ratio(s.ratio)]);
   const ks = [...c.kernels].sort((x, y) => (y.a_ms ?? 0) - (x.a_ms ?? 0)).slice(0, o.kernels ?? 20);
-  const kernelRows = ks.map((k) => [k.stage, k.method, k.kernel ?? '', f(k.a_ms, 3), f(k.b_ms, 3), ratio(k.ratio)]);
+  const kernelRows = ks.map((k) => [k.scene, k.task, k.stage, k.method, k.kernel ?? '', f(k.a_ms, 3), f(k.b_ms, 3), ratio(k.ratio)]);
   const verdict = c.summary.regressions || c.summary.missing ? `**${c.summary.regressions} regression(s), ${c.summary.missing} value(s) missing in B**` : 'no regression beyond tolerance';
   return [
     `# dg4d compare`,
@@ -211,7 +213,7 @@ export function comparisonMarkdown(c: Comparison, o: { kernels?: number } = {}):
     '',
     `## Kernel medians (ms per dispatch; the ${ks.length} with most time in A of ${c.kernels.length}; geometric mean of all ratios ${ratio(c.summary.kernelRatio)})`,
     '',
-    mdTable(['stage', 'method', 'kernel', 'A ms', 'B ms', 'B/A'], kernelRows),
+    mdTable(['scene', 'task', 'stage', 'method', 'kernel', 'A ms', 'B ms', 'B/A'], kernelRows),
     '',
   ].join('\n');
 }
