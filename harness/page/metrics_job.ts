@@ -9,7 +9,7 @@
 import type { Gpu } from '../gpu/device.ts';
 import type { PipelineCache } from '../gpu/pipelines.ts';
 import { readF32, uploadBuffer } from '../gpu/readback.ts';
-import type { GpuTimer } from '../gpu/timer.ts';
+import { GpuTimer } from '../gpu/timer.ts';
 import { ImageMetricsPlan, dispatchMetricsComposite, dispatchPsnr, dispatchSsim, dispatchTemporalConsistency, type ViewMetrics } from '../metrics/gpu_metrics.ts';
 import { packViewScores, refMetricsComposite, summarizeTemporal, viewSequences, type TemporalConsistency, type ViewScores } from '../metrics/image_metrics.ts';
 import { LearnedMetrics, SIGNED_UNIT, cosine, toPlanes, type LearnedMetricsConfig, type MetricModelName } from '../metrics/learned_metrics.ts';
@@ -17,7 +17,7 @@ import { staticScene, type DynamicScene, type TimedCamera } from '../pipeline/dy
 import type { GaussianParams } from '../splat/model.ts';
 import { Camera } from '../splat/camera.ts';
 import { Renderer } from '../splat/render.ts';
-import type { Job } from './context.ts';
+import type { HostAssets, Job } from './context.ts';
 
 const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -55,12 +55,12 @@ export interface EvaluateOptions {
 let learnedCache: { key: string; value: Promise<LearnedMetrics> } | null = null;
 
 /** The learned metrics of a configuration, loaded once per page (models can be hundreds of MB). */
-export function learnedMetricsFor(config: LearnedMetricsConfig | null | undefined): Promise<LearnedMetrics | null> {
+export function learnedMetricsFor(config: LearnedMetricsConfig | null | undefined, assets: HostAssets): Promise<LearnedMetrics | null> {
   if (!config || !Object.values(config.files).some(Boolean)) return Promise.resolve(null);
   const key = JSON.stringify(config);
   if (learnedCache?.key !== key) {
     const old = learnedCache;
-    learnedCache = { key, value: LearnedMetrics.load(config) };
+    learnedCache = { key, value: LearnedMetrics.load(config, assets) };
     learnedCache.value.catch(() => (learnedCache = null));
     void old?.value.then((m) => m.release()).catch(() => {});
   }
@@ -230,6 +230,8 @@ export interface ImageMetricsJobResult {
   /** With premultiplied targets: the GPU's composite on white and its mask, per target. */
   composited: Float32Array[];
   masks: Float32Array[];
+  /** With args.timed: GPU milliseconds per pass label (metrics_composite, psnr, ssim, temporal_consistency). */
+  timings: Record<string, number[]> | null;
 }
 
 /**
@@ -237,7 +239,7 @@ export interface ImageMetricsJobResult {
  *   (targets are premultiplied: composite on white on the GPU and take alpha as the mask),
  *   masks?: (F32[H,W] | null)[] (explicit masks; override alpha), sequence?: boolean (the
  *   images are one view's frames in time order: temporal consistency of each pair),
- *   maxWorkgroupsPerDimension?: number }
+ *   maxWorkgroupsPerDimension?: number, timed?: boolean (GPU time per pass label) }
  */
 export const imageMetricsJob: Job = async (ctx, args) => {
   const width = args.width as number;
@@ -255,6 +257,7 @@ export const imageMetricsJob: Job = async (ctx, args) => {
   const count = renders.length;
   const plan = await ImageMetricsPlan.create(ctx.gpu, ctx.cache, width, height, { slots: Math.max(1, count), maxWorkgroupsPerDimension: args.maxWorkgroupsPerDimension as number | undefined });
   const owned: GPUBuffer[] = [];
+  const timer = args.timed ? new GpuTimer(ctx.gpu) : undefined;
   const up = (a: Float32Array) => {
     const b = uploadBuffer(device, a, STORAGE);
     owned.push(b);
@@ -273,21 +276,24 @@ export const imageMetricsJob: Job = async (ctx, args) => {
     const m = masks?.map((x) => (x ? up(x) : null)) ?? null;
     const enc = device.createCommandEncoder();
     for (let i = 0; i < count; i++) {
-      if (premultiplied) dispatchMetricsComposite(enc, plan, { premultiplied: tIn[i]!, composited: t[i]!, mask: alpha[i]! });
+      if (premultiplied) dispatchMetricsComposite(enc, plan, { premultiplied: tIn[i]!, composited: t[i]!, mask: alpha[i]! }, timer);
       const mask = m ? m[i] : premultiplied ? alpha[i]! : null;
-      dispatchPsnr(enc, plan, { render: r[i]!, target: t[i]!, mask }, i);
-      dispatchSsim(enc, plan, { render: r[i]!, target: t[i]!, mask }, i);
-      if (args.sequence && i > 0) dispatchTemporalConsistency(enc, plan, { render: r[i]!, renderPrev: r[i - 1]!, target: t[i]!, targetPrev: t[i - 1]! }, i);
+      dispatchPsnr(enc, plan, { render: r[i]!, target: t[i]!, mask }, i, timer);
+      dispatchSsim(enc, plan, { render: r[i]!, target: t[i]!, mask }, i, timer);
+      if (args.sequence && i > 0) dispatchTemporalConsistency(enc, plan, { render: r[i]!, renderPrev: r[i - 1]!, target: t[i]!, targetPrev: t[i - 1]! }, i, timer);
     }
-    device.queue.submit([enc.finish()]);
+    if (timer) await timer.submit(enc);
+    else device.queue.submit([enc.finish()]);
     const views = new Float64Array(
       (await plan.read(count)).flatMap((v) => [v.psnr, v.ssim, v.psnrMasked, v.ssimMasked, v.change?.render, v.change?.gt, v.change?.error].map((x) => x ?? NaN)),
     );
     const composited = premultiplied ? await Promise.all(t.map((b) => readF32(device, b, n * 4))) : [];
     const maskOut = premultiplied ? await Promise.all(alpha.map((b) => readF32(device, b, n))) : [];
-    return { views, composited, masks: maskOut } satisfies ImageMetricsJobResult;
+    const timings = timer ? (await timer.collect()).samples : null;
+    return { views, composited, masks: maskOut, timings } satisfies ImageMetricsJobResult;
   } finally {
     await device.queue.onSubmittedWorkDone();
+    timer?.destroy();
     for (const b of owned) b.destroy();
     plan.destroy();
   }
@@ -304,8 +310,8 @@ export interface LearnedMetricsJobResult {
  * args: { models: LearnedMetricsConfig, width, height, pairs?: { render, target }[] (LPIPS),
  *   images?: F32[H,W,4][] (CLIP embeddings), videos?: F32[H,W,4][][] (I3D features) }
  */
-export const learnedMetricsJob: Job = async (_ctx, args) => {
-  const learned = await LearnedMetrics.load(args.models as LearnedMetricsConfig);
+export const learnedMetricsJob: Job = async (ctx, args) => {
+  const learned = await LearnedMetrics.load(args.models as LearnedMetricsConfig, ctx.assets);
   try {
     const w = args.width as number;
     const h = args.height as number;
@@ -335,7 +341,7 @@ export const learnedMetricsJob: Job = async (_ctx, args) => {
 export const evaluateStaticJob: Job = async (ctx, args) => {
   const scene = staticScene(ctx, args.params as GaussianParams, args.background as [number, number, number]);
   try {
-    const learned = await learnedMetricsFor(args.metricModels as LearnedMetricsConfig | undefined);
+    const learned = await learnedMetricsFor(args.metricModels as LearnedMetricsConfig | undefined, ctx.assets);
     const scored = await evaluateScene(ctx, scene, args.sets as Record<string, EvalSetInput>, { learned });
     return Object.fromEntries(Object.entries(scored).map(([k, v]) => [k, packSetScores(v)]));
   } finally {
