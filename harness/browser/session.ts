@@ -9,42 +9,9 @@ import { decodeValue, encodeValue } from '../protocol/codec.ts';
 import type { AdapterReport, JobResult, PageMessage } from '../protocol/messages.ts';
 import { ADAPTER_FLAGS, BASE_FLAGS, adapterAttempts, findChrome, type AdapterChoice } from './chrome.ts';
 import { StaticServer } from './server.ts';
+import { BrowserError, CallTimeoutError, DEFAULT_CALL_TIMEOUT_MS, DeviceLostError, PageJobError, type GpuSession, type SessionOptions } from './session_types.ts';
 
-export class BrowserError extends Error {
-  override name = 'BrowserError';
-}
-export class CallTimeoutError extends Error {
-  override name = 'CallTimeoutError';
-}
-export class DeviceLostError extends Error {
-  override name = 'DeviceLostError';
-}
-/** An error thrown by the page job itself, with the page-side stack. */
-export class PageJobError extends Error {
-  override name = 'PageJobError';
-  constructor(
-    message: string,
-    readonly pageStack?: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface SessionOptions {
-  adapter?: AdapterChoice;
-  /** Directory that page uploads are confined to. */
-  runDir?: string;
-  dataRoots?: Record<string, string>;
-  /** Default per-call timeout. */
-  callTimeoutMs?: number;
-  launchTimeoutMs?: number;
-  onMessage?: (msg: PageMessage) => void;
-  /** Page console lines; default: written to stderr unless `quiet`. */
-  onConsole?: (level: string, text: string) => void;
-  quiet?: boolean;
-}
-
-const DEFAULT_CALL_TIMEOUT_MS = 15 * 60_000;
+export { BrowserError, CallTimeoutError, DeviceLostError, PageJobError, type SessionOptions } from './session_types.ts';
 
 /** Processes started by this Node process, killed synchronously if it exits abruptly. */
 const live = new Set<number>();
@@ -72,7 +39,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export class BrowserSession {
+export class BrowserSession implements GpuSession {
+  readonly runtime = 'chromium' as const;
   private failure: Error | null = null;
   private readonly pending = new Set<(e: Error) => void>();
   private closed = false;

@@ -1,7 +1,8 @@
 // Learned metrics in the page through onnxruntime-web: LPIPS (VGG), CLIP image
 // embeddings (CLIP, CLIP-I) and I3D video features (FVD), from ONNX files a user
 // supplies (`--metric-models DIR`; Node side: metric_models.ts; export recipes and
-// the exact contract: README.md "Learned metrics"). DOM-free apart from fetch().
+// the exact contract: README.md "Learned metrics"). DOM-free: files come through the host's
+// HostAssets (harness/page/context.ts).
 //
 // onnxruntime-web is not bundled: the page imports it on first use from the
 // static server (/vendor/onnxruntime-web/, harness/browser/server.ts), so runs
@@ -23,6 +24,7 @@
 // Images arrive as [H,W,4] rgb over white; they are clamped to [0, 1] and
 // area-resampled (harness/pipeline/images.ts resampleArea) to the model's size.
 import type * as Ort from 'onnxruntime-web';
+import type { HostAssets } from '../page/context.ts';
 import { resampleArea } from '../pipeline/images.ts';
 
 export const METRIC_MODEL_FILES = { lpips: 'lpips_vgg.onnx', clip: 'clip_vit_b32_image.onnx', i3d: 'i3d.onnx' } as const;
@@ -134,11 +136,14 @@ export class MetricModel {
     readonly inputShapes: number[][],
   ) {}
 
-  static async load(ort: OrtModule, name: MetricModelName, file: string, url: string, backend: 'wasm' | 'webgpu'): Promise<MetricModel> {
+  static async load(ort: OrtModule, name: MetricModelName, file: string, url: string, backend: 'wasm' | 'webgpu', assets: HostAssets): Promise<MetricModel> {
     const fail = (why: string) => new MetricModelError(`metric model ${file} (${name}): ${why}`);
-    const res = await fetch(url);
-    if (!res.ok) throw fail(`could not be fetched from ${url} (HTTP ${res.status})`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await assets.bytes(url));
+    } catch (err) {
+      throw fail(`could not be read from ${url} (${(err as Error).message})`);
+    }
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
@@ -183,16 +188,16 @@ export class MetricModel {
 export class LearnedMetrics {
   private constructor(readonly models: Partial<Record<MetricModelName, MetricModel>>) {}
 
-  static async load(config: LearnedMetricsConfig): Promise<LearnedMetrics> {
+  static async load(config: LearnedMetricsConfig, assets: HostAssets): Promise<LearnedMetrics> {
     const backend = config.backend ?? 'wasm';
     const present = METRIC_MODEL_NAMES.filter((n) => config.files[n]);
     if (!present.length) return new LearnedMetrics({});
-    const ort = await loadOrt(config.ortUrl ?? ORT_URL, backend);
+    const ort = await loadOrt(assets.url(config.ortUrl ?? ORT_URL), backend);
     const models: Partial<Record<MetricModelName, MetricModel>> = {};
     try {
       for (const name of present) {
         const file = config.files[name]!;
-        models[name] = await MetricModel.load(ort, name, file, `${config.baseUrl}${encodeURIComponent(file)}`, backend);
+        models[name] = await MetricModel.load(ort, name, file, `${config.baseUrl}${encodeURIComponent(file)}`, backend, assets);
       }
     } catch (err) {
       await Promise.all(Object.values(models).map((m) => m.release()));

@@ -8,7 +8,32 @@ export interface JobContext {
   gpu: Gpu;
   cache: PipelineCache;
   emit(msg: PageMessage): void;
+  /** Host files the core loads at run time (WASM builds, metric models, onnxruntime-web). */
+  assets: HostAssets;
 }
+
+/**
+ * Files the host provides, named by the paths the static server serves them at
+ * (harness/browser/server.ts): `/asm/<module>.wasm`, `/data/<root>/<file>`,
+ * `/vendor/onnxruntime-web/<file>`. The page fetches them; Dawn in Node reads them
+ * from disk (harness/dawn/assets.ts).
+ */
+export interface HostAssets {
+  /** The file's bytes; rejects with a message naming the path when it cannot be read. */
+  bytes(path: string): Promise<ArrayBuffer>;
+  /** A URL that import() and runtime loaders (onnxruntime-web's wasmPaths) resolve `path` to. */
+  url(path: string): string;
+}
+
+/** The page's assets: same-origin requests to the static server. */
+export const fetchAssets: HostAssets = {
+  async bytes(path) {
+    const res = await fetch(path);
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+    return res.arrayBuffer();
+  },
+  url: (path) => path,
+};
 
 export type Job = (ctx: JobContext, args: Record<string, unknown>) => Promise<unknown>;
 
@@ -22,6 +47,7 @@ export class GpuHost {
   constructor(
     private readonly gpuApi: GPU,
     private readonly emit: (msg: PageMessage) => void,
+    private readonly assets: HostAssets = fetchAssets,
   ) {}
 
   context(): Promise<JobContext> {
@@ -36,7 +62,7 @@ export class GpuHost {
         const kind = error.constructor.name === 'GPUOutOfMemoryError' ? 'out-of-memory' : error.constructor.name === 'GPUInternalError' ? 'internal' : 'validation';
         this.emit({ type: 'gpu-error', kind, message: error.message });
       },
-    }).then((gpu) => ({ gpu, cache: new PipelineCache(gpu.device), emit: this.emit }));
+    }).then((gpu) => ({ gpu, cache: new PipelineCache(gpu.device), emit: this.emit, assets: this.assets }));
     this.current.catch(() => (this.current = null));
     return this.current;
   }

@@ -157,7 +157,7 @@ export const pipelineDynamicJob: Job = async (ctx, rawArgs) => {
           return [name, { cameras, targets, previews: args.previews?.[name] ?? [] }];
         }),
       );
-      const learned = await learnedMetricsFor(args.metricModels);
+      const learned = await learnedMetricsFor(args.metricModels, ctx.assets);
       const scored = await evaluateScene(ctx, scene, sets, {
         learned,
         onSet: (name, n) => ctx.emit({ type: 'step', stage: 'eval', iter: n, of: n, method: args.method, set: name }),
