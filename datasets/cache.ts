@@ -4,7 +4,8 @@
 // removed and generated again.
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BrowserSession } from '../harness/browser/session.ts';
+import { openSession } from '../harness/browser/open_session.ts';
+import type { GpuSession, Runtime } from '../harness/browser/session_types.ts';
 import { DEFAULT_SEED } from '../harness/cli/args.ts';
 import { writeJsonAtomic } from '../harness/report/atomic.ts';
 import { loadSceneRegistry, removeDir, writeSceneFolder } from './make.ts';
@@ -22,7 +23,9 @@ export interface TinySceneOptions {
   /** Scene factory to use instead of the registry entry (tests). */
   factory?: SceneFactory;
   /** A session to render with; default: one opened (SwiftShader or GPU, auto) and closed here. */
-  session?: BrowserSession;
+  session?: GpuSession;
+  /** The runtime of the session opened here (default chromium). */
+  runtime?: Runtime;
   log?: (line: string) => void;
 }
 
@@ -53,7 +56,7 @@ export async function ensureTinyScene(name: string, o: TinySceneOptions = {}): P
     if (!factory) throw new Error(`unknown scene '${name}' (known: ${Object.keys(scenes).join(', ') || 'none'})`);
   }
   await removeDir(dir);
-  const session = o.session ?? (await BrowserSession.open({ quiet: true }));
+  const session = o.session ?? (await openSession({ quiet: true, runtime: o.runtime }));
   try {
     await writeSceneFolder(session, factory(seed), dir, { res, seed, log: o.log });
   } finally {

@@ -11,7 +11,7 @@
 import { seededRandom } from '../harness/pipeline/rng.ts';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BrowserSession } from '../harness/browser/session.ts';
+import type { GpuSession } from '../harness/browser/session_types.ts';
 import type { GtRenderJobResult } from '../harness/page/gt_job.ts';
 import type { MeshData, TextureData } from '../harness/gt/mesh.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../harness/report/atomic.ts';
@@ -85,7 +85,7 @@ export function sceneViews(seed: number): Record<'train' | 'val' | 'test' | 'inp
 }
 
 /** Renders one view of a mesh: [H,W,4] straight-alpha RGBA. */
-export async function renderView(session: BrowserSession, mesh: MeshData, texture: TextureData, c2w: number[][], res: number): Promise<Float32Array> {
+export async function renderView(session: GpuSession, mesh: MeshData, texture: TextureData, c2w: number[][], res: number): Promise<Float32Array> {
   const r = await session.run<GtRenderJobResult>('gtRender', { mesh, texture, camera: { c2w, fovx: CAMERA_ANGLE_X, width: res, height: res } });
   return r.image;
 }
@@ -120,7 +120,7 @@ function checkRes(res: number) {
 }
 
 /** Writes one scene folder into `dir` (made if missing; files in it are replaced). */
-export async function writeSceneFolder(session: BrowserSession, scene: Scene, dir: string, opts: { res: number; seed: number; log?: (line: string) => void }): Promise<MakeSummary> {
+export async function writeSceneFolder(session: GpuSession, scene: Scene, dir: string, opts: { res: number; seed: number; log?: (line: string) => void }): Promise<MakeSummary> {
   checkRes(opts.res);
   const start = performance.now();
   const { res } = opts;
@@ -178,7 +178,7 @@ export async function writeSceneFolder(session: BrowserSession, scene: Scene, di
 }
 
 /** `dg4d datasets make` for one scene: writes out/<scene.name>/. */
-export function makeScene(session: BrowserSession, scene: Scene, opts: MakeOptions): Promise<MakeSummary> {
+export function makeScene(session: GpuSession, scene: Scene, opts: MakeOptions): Promise<MakeSummary> {
   return writeSceneFolder(session, scene, join(opts.out, scene.name), opts);
 }
 
@@ -186,7 +186,7 @@ export const PREVIEW_AZIMUTHS = [0, 90, 180, 270] as const;
 export const PREVIEW_TIMES = [0, 0.25, 0.5, 0.75, 1] as const;
 
 /** Contact sheet: rows = views (azimuths 0, 90, 180, 270 at elevation 15), columns = times; on white. */
-export async function previewScene(session: BrowserSession, scene: Scene, opts: { res: number; out: string }): Promise<{ width: number; height: number }> {
+export async function previewScene(session: GpuSession, scene: Scene, opts: { res: number; out: string }): Promise<{ width: number; height: number }> {
   checkRes(opts.res);
   const { res } = opts;
   const cols = PREVIEW_TIMES.length;

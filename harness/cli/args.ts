@@ -1,6 +1,7 @@
 // Option parsing shared by every command (DESIGN.md, "Command line").
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ADAPTER_CHOICES, type AdapterChoice } from '../browser/chrome.ts';
+import { RUNTIMES, type Runtime } from '../browser/session_types.ts';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -16,6 +17,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export const GPU_OPTIONS = {
   preset: { type: 'string' },
   adapter: { type: 'string', default: 'auto' },
+  runtime: { type: 'string', default: 'chromium' },
   seed: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -26,8 +28,10 @@ export const GPU_OPTIONS = {
 
 export const GPU_OPTIONS_HELP = `  --preset tiny|small|paper  workload size (default: small on a software adapter, paper on a GPU)
   --adapter auto|swiftshader|vulkan
-                             which WebGPU adapter Chromium uses (default auto: Vulkan when a
+                             which WebGPU adapter the runtime uses (default auto: Vulkan when a
                              GPU device node exists, else SwiftShader)
+  --runtime chromium|dawn    which WebGPU host runs the page core (default chromium: headless
+                             Chromium; dawn: Dawn's WebGPU in this Node process, npm webgpu)
   --seed N                   random seed (default ${DEFAULT_SEED})
   --out DIR                  run directory (default reports/<run-id>/; must be new or empty)
   --json                     print a machine-readable summary on stdout
@@ -49,6 +53,12 @@ export function adapterOption(value: string | undefined): AdapterChoice {
   const v = value ?? 'auto';
   if (!(ADAPTER_CHOICES as readonly string[]).includes(v)) throw new UsageError(`--adapter must be one of ${ADAPTER_CHOICES.join(', ')}, got '${v}'`);
   return v as AdapterChoice;
+}
+
+export function runtimeOption(value: string | undefined): Runtime {
+  const v = value ?? 'chromium';
+  if (!(RUNTIMES as readonly string[]).includes(v)) throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got '${v}'`);
+  return v as Runtime;
 }
 
 export function presetOption(value: string | undefined): Preset | undefined {

@@ -67,6 +67,14 @@ export class GpuHost {
     return this.current;
   }
 
+  /** Destroys the device if one was made (a host that outlives its jobs: Dawn in Node). */
+  async destroy(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    const ctx = await current?.catch(() => null);
+    ctx?.gpu.device.destroy();
+  }
+
   /**
    * Runs a job. A device loss while it runs rejects it instead of leaving it
    * pending, and any GPU error it caused (validation, out-of-memory, internal)

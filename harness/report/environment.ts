@@ -4,11 +4,14 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../browser/bundle.ts';
+import type { Runtime } from '../browser/session_types.ts';
 import type { AdapterReport } from '../protocol/messages.ts';
 
 export interface Environment {
   tool: { name: string; version: string; commit: string | null };
   node: string;
+  /** The WebGPU host: headless Chromium or Dawn in Node (runs before the option existed: chromium). */
+  runtime: Runtime;
   os: { platform: string; release: string; arch: string; cpuModel: string; cpuCount: number; memoryGiB: number };
   browser: { version: string; adapterFlags: string; launchArgs: string[] };
   adapter: AdapterReport;
@@ -29,11 +32,12 @@ export function toolVersion(): string {
   return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export function describeEnvironment(adapter: AdapterReport, browser: Environment['browser']): Environment {
+export function describeEnvironment(adapter: AdapterReport, browser: Environment['browser'], runtime: Runtime = 'chromium'): Environment {
   const cpu = cpus();
   return {
     tool: { name: 'dg4d-bench', version: toolVersion(), commit: gitCommit() },
     node: process.version,
+    runtime,
     os: { platform: platform(), release: release(), arch: arch(), cpuModel: cpu[0]?.model ?? 'unknown', cpuCount: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
     browser,
     adapter,

@@ -2,7 +2,7 @@
 // `failed` (with the error), every write atomic. Shared by every command that
 // writes a run directory.
 import { join } from 'node:path';
-import type { BrowserSession } from '../browser/session.ts';
+import type { GpuSession } from '../browser/session_types.ts';
 import type { AdapterReport } from '../protocol/messages.ts';
 import { writeJsonAtomic } from './atomic.ts';
 import { describeEnvironment, type Environment } from './environment.ts';
@@ -43,8 +43,8 @@ export class RunRecorder<R extends RunRecordBase = RunRecordBase> {
     return join(this.dir, name);
   }
 
-  setEnvironment(session: BrowserSession, adapter: AdapterReport): Environment {
-    this.record.environment = describeEnvironment(adapter, { version: session.browserVersion, adapterFlags: session.adapterFlags, launchArgs: session.launchArgs });
+  setEnvironment(session: GpuSession, adapter: AdapterReport): Environment {
+    this.record.environment = describeEnvironment(adapter, { version: session.browserVersion, adapterFlags: session.adapterFlags, launchArgs: session.launchArgs }, session.runtime);
     return this.record.environment;
   }
 

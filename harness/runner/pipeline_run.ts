@@ -6,7 +6,7 @@
 // consistency and, with --metric-models, LPIPS/CLIP/I3D come back, with the few
 // renders the contact sheets show. FVD (Fréchet distance of I3D features) is
 // computed here in float64. scoreSet() is the CPU path (the references).
-import type { BrowserSession } from '../browser/session.ts';
+import type { GpuSession } from '../browser/session_types.ts';
 import { composite } from '../../datasets/formats/png.ts';
 import { frechetFromFeatures } from '../metrics/frechet.ts';
 import { psnr, ssim, unpackViewScores, type TemporalConsistency, type ViewScores } from '../metrics/image_metrics.ts';
@@ -143,13 +143,13 @@ function setSummary(scores: ViewScore[], packed: SetScoresPacked): SetScore {
   return { ...s, temporal: packed.temporal, fvd: packed.i3d ? frechetFromFeatures(packed.i3d.render, packed.i3d.gt) : null };
 }
 
-export async function runStaticFit(session: BrowserSession, inputs: RunInputs, o: PipelineRunOptions): Promise<PipelineStaticResult> {
+export async function runStaticFit(session: GpuSession, inputs: RunInputs, o: PipelineRunOptions): Promise<PipelineStaticResult> {
   o.log?.(`static stage: preset ${o.preset}, prior: ${o.prior}, ${inputs.staticTrain.length} oracle views`);
   const args: PipelineStaticArgs = { preset: o.preset, prior: o.prior, seed: o.seed, reference: inputs.reference, train: inputs.staticTrain, overrides: o.staticOverrides };
   return session.run<PipelineStaticResult>('pipelineStatic', args as unknown as Record<string, unknown>);
 }
 
-export async function runVariant(session: BrowserSession, inputs: RunInputs, canonical: PipelineStaticResult['params'], v: Variant, o: PipelineRunOptions): Promise<VariantOutcome> {
+export async function runVariant(session: GpuSession, inputs: RunInputs, canonical: PipelineStaticResult['params'], v: Variant, o: PipelineRunOptions): Promise<VariantOutcome> {
   o.log?.(`${v.label}: dynamic stage and evaluation`);
   const overrides: PipelineOverrides = { ...v.overrides, dynamic: { frames: inputs.frames, ...(v.overrides?.dynamic ?? {}) } };
   const args: PipelineDynamicArgs = {

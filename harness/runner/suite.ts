@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureTinyScene } from '../../datasets/cache.ts';
 import { sceneNames } from '../../datasets/scenes/index.ts';
-import type { BrowserSession } from '../browser/session.ts';
+import type { GpuSession } from '../browser/session_types.ts';
 import { METHODS, methodConfig, type MethodName } from '../pipeline/methods.ts';
 import type { PresetName, PriorKind } from '../pipeline/presets.ts';
 import { writeCsv } from '../report/csv.ts';
@@ -67,7 +67,7 @@ export interface SuiteOptions {
 }
 
 /** Loads (generating if needed) and validates every entry's inputs before any training. */
-export async function loadSuiteInputs(session: BrowserSession, plan: SuiteEntry[], o: SuiteOptions): Promise<RunInputs[]> {
+export async function loadSuiteInputs(session: GpuSession, plan: SuiteEntry[], o: SuiteOptions): Promise<RunInputs[]> {
   const res = SUITE_RESOLUTION[o.preset];
   const staticViews = methodConfig('static', o.preset).staticViews;
   const out: RunInputs[] = [];
@@ -82,7 +82,7 @@ export async function loadSuiteInputs(session: BrowserSession, plan: SuiteEntry[
   return out;
 }
 
-export async function runSuiteEntry(session: BrowserSession, entry: SuiteEntry, inputs: RunInputs, dir: string, o: SuiteOptions): Promise<SuiteEntryResult> {
+export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inputs: RunInputs, dir: string, o: SuiteOptions): Promise<SuiteEntryResult> {
   const prior: PriorKind = entry.task === 'dnerf' ? 'oracle' : o.prior;
   const ro = { preset: o.preset, prior, seed: o.seed, log: o.log };
   const staticFit = await runStaticFit(session, inputs, ro);

@@ -1,6 +1,6 @@
 // `dg4d ablate`: the ablation switches (harness/runner/ablations.ts) on one
 // video-to-4d scene, every variant from the same static Gaussians, one table.
-import { BrowserSession } from '../../browser/session.ts';
+import { openSession } from '../../browser/open_session.ts';
 import { ensureTinyScene } from '../../../datasets/cache.ts';
 import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { methodConfig } from '../../pipeline/methods.ts';
@@ -10,7 +10,7 @@ import { ABLATIONS, ablationGroups } from '../../runner/ablations.ts';
 import { loadRunInputs } from '../../runner/inputs.ts';
 import { writeRunFiles } from '../../runner/outputs.ts';
 import { runStaticFit, runVariant, type SetScore, type VariantOutcome } from '../../runner/pipeline_run.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption } from '../args.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { priorOption, resultsTable } from './run.ts';
 
@@ -37,6 +37,7 @@ interface AblateRecord extends RunRecordBase {
 export async function ablateCommand(argv: string[]): Promise<number> {
   const opts = parse('ablate', argv, { ...GPU_OPTIONS, prior: { type: 'string' }, data: { type: 'string' }, scene: { type: 'string' }, only: { type: 'string' } });
   const adapter = adapterOption(opts.adapter);
+  const runtime = runtimeOption(opts.runtime);
   const prior = priorOption(opts.prior);
   const requestedPreset = presetOption(opts.preset);
   const seed = seedOption(opts.seed);
@@ -49,14 +50,14 @@ export async function ablateCommand(argv: string[]): Promise<number> {
   }
   if (opts.scene !== undefined && !sceneNames().includes(opts.scene)) throw new UsageError(`--scene must be one of ${sceneNames().join(', ')}, got '${opts.scene}'`);
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
-  const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log }) : opts.data;
+  const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log, runtime }) : opts.data;
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;
   const inputs = await loadRunInputs({ kind: 'video-to-4d', data }, { prior, staticViews });
   if (opts.scene !== undefined) inputs.scene = opts.scene;
 
   const run = await RunRecorder.create<AblateRecord>(opts.out, { command: 'ablate', groups: groups.map((g) => g.name), preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);
-  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  const session = await openSession({ adapter, runtime, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;

@@ -3,7 +3,7 @@
 // adapter, one run directory per (scene, task) under scenes/, their CSVs
 // concatenated at the top, and prints a summary table per task.
 import { sceneNames } from '../../../datasets/scenes/index.ts';
-import { BrowserSession } from '../../browser/session.ts';
+import { openSession } from '../../browser/open_session.ts';
 import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
 import { writeReport } from '../../report/html.ts';
 import { loadReference } from '../../report/reference.ts';
@@ -11,7 +11,7 @@ import { loadRunData } from '../../report/run_data.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
 import { tablesMarkdown, writeTables } from '../../report/tables.ts';
 import { entryDirName, loadSuiteInputs, runSuiteEntry, suitePlan, writeSuiteCsvs, type SuiteEntry, type SuiteEntryResult } from '../../runner/suite.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption } from '../args.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 import { formatInfo } from './info.ts';
@@ -101,7 +101,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   log(`run directory: ${run.dir}`);
   const t0 = performance.now();
 
-  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  const session = await openSession({ adapter, runtime: runtimeOption(opts.runtime), runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
@@ -110,7 +110,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     run.record.plan = plan;
     run.setEnvironment(session, info);
     await run.save();
-    log(formatInfo({ browser: { version: session.browserVersion, adapterFlags: session.adapterFlags }, adapter: info }));
+    log(formatInfo({ runtime: session.runtime, browser: { version: session.browserVersion, adapterFlags: session.adapterFlags }, adapter: info }));
     log(`\npreset ${preset}, prior: ${prior}: ${plan.length} runs (${plan.map(entryDirName).join(', ')})`);
 
     const o = { preset, prior, seed, log };

@@ -2,11 +2,11 @@
 // into scene folders (datasets/make.ts), or one scene into a PNG contact sheet.
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { BrowserSession } from '../../browser/session.ts';
+import { openSession } from '../../browser/open_session.ts';
 import { CACHE_ROOT } from '../../../datasets/cache.ts';
 import { loadSceneRegistry, makeScene, previewScene, PREVIEW_AZIMUTHS, PREVIEW_TIMES, type MakeSummary } from '../../../datasets/make.ts';
 import type { SceneFactory } from '../../../datasets/scenes/scene.ts';
-import { UsageError, adapterOption, parse, seedOption } from '../args.ts';
+import { UsageError, adapterOption, parse, runtimeOption, seedOption } from '../args.ts';
 
 export const DATASETS_HELP = `usage: dg4d datasets make [--scene NAME|all] [--res R] [--out DIR] [--seed N] [--adapter A] [--quiet]
        dg4d datasets preview --scene NAME [--res R] [--out FILE.png] [--seed N] [--adapter A] [--quiet]
@@ -37,6 +37,7 @@ const OPTIONS = {
   out: { type: 'string' },
   seed: { type: 'string' },
   adapter: { type: 'string', default: 'auto' },
+  runtime: { type: 'string', default: 'chromium' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -73,7 +74,7 @@ export async function datasetsCommand(argv: string[]): Promise<number> {
   const scenes = pickScenes(registry, opts.scene, sub === 'make');
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
 
-  const session = await BrowserSession.open({ adapter, quiet: opts.quiet });
+  const session = await openSession({ adapter, runtime: runtimeOption(opts.runtime), quiet: opts.quiet });
   try {
     if (sub === 'make') {
       const out = resolve(opts.out ?? CACHE_ROOT);

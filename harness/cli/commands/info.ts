@@ -1,20 +1,24 @@
 // `dg4d info`: the adapter Chromium gives us, its limits and features, and the browser.
-import { withSession } from '../../browser/session.ts';
+import { withGpuSession } from '../../browser/open_session.ts';
+import type { Runtime } from '../../browser/session_types.ts';
 import type { AdapterReport } from '../../protocol/messages.ts';
-import { adapterOption, parse } from '../args.ts';
+import { adapterOption, parse, runtimeOption } from '../args.ts';
 
-export const INFO_HELP = `usage: dg4d info [--adapter auto|swiftshader|vulkan] [--json] [--quiet]
+export const INFO_HELP = `usage: dg4d info [--runtime chromium|dawn] [--adapter auto|swiftshader|vulkan] [--json] [--quiet]
 
-Starts headless Chromium, creates a WebGPU device and prints the adapter
-(vendor, architecture, description, whether it is a fallback/software adapter),
-its subgroup sizes, features and limits, and the browser version.
+Starts headless Chromium (or Dawn in this Node process), creates a WebGPU device and
+prints the adapter (vendor, architecture, description, whether it is a
+fallback/software adapter), its subgroup sizes, features and limits, and the
+browser (or Dawn package) version.
 
-  --adapter auto|swiftshader|vulkan   which adapter Chromium uses (default auto)
+  --runtime chromium|dawn             which WebGPU host (default chromium)
+  --adapter auto|swiftshader|vulkan   which adapter the runtime uses (default auto)
   --json                              machine-readable output on stdout
   --quiet                             no page console output
   -h, --help                          this help`;
 
 export interface InfoResult {
+  runtime: Runtime;
   browser: { version: string; adapterFlags: string };
   adapter: AdapterReport;
 }
@@ -22,7 +26,7 @@ export interface InfoResult {
 export function formatInfo(info: InfoResult): string {
   const a = info.adapter;
   const lines = [
-    `browser    ${info.browser.version} (adapter flags: ${info.browser.adapterFlags})`,
+    `${info.runtime === 'dawn' ? 'runtime   ' : 'browser   '} ${info.browser.version} (adapter flags: ${info.browser.adapterFlags})`,
     `adapter    ${a.vendor} / ${a.architecture}: ${a.description}${a.isFallbackAdapter ? ' [fallback/software adapter]' : ''}`,
     `device id  ${a.device || 'n/a'}`,
     `subgroups  ${a.subgroupMinSize === null ? 'n/a' : `${a.subgroupMinSize}..${a.subgroupMaxSize}`}`,
@@ -37,12 +41,14 @@ export function formatInfo(info: InfoResult): string {
 export async function infoCommand(argv: string[]): Promise<number> {
   const opts = parse('info', argv, {
     adapter: { type: 'string', default: 'auto' },
+    runtime: { type: 'string', default: 'chromium' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
   const adapter = adapterOption(opts.adapter);
-  const info = await withSession({ adapter, quiet: opts.quiet || opts.json }, async (s) => ({
+  const info = await withGpuSession({ adapter, runtime: runtimeOption(opts.runtime), quiet: opts.quiet || opts.json }, async (s) => ({
+    runtime: s.runtime,
     browser: { version: s.browserVersion, adapterFlags: s.adapterFlags },
     adapter: await s.adapterInfo(),
   }));

@@ -1,7 +1,8 @@
 // `dg4d microbench` (`npm run microbench`): kernel-level timings, written as
 // microbench.json (rows + environment) and microbench.csv in a run directory.
 import { gaussianCloud, benchCamera } from '../../bench/gaussian_cloud.ts';
-import { BrowserSession } from '../../browser/session.ts';
+import { openSession } from '../../browser/open_session.ts';
+import type { GpuSession } from '../../browser/session_types.ts';
 import type { ScanBenchRow } from '../../page/scan_job.ts';
 import type { SortBenchRow } from '../../page/sort_job.ts';
 import { uvBenchRows } from '../../mesh/uv_unwrap_bench.ts';
@@ -9,7 +10,7 @@ import { meshBenchRows } from '../../mesh/mesh_bench.ts';
 import { writeJsonAtomic } from '../../report/atomic.ts';
 import { writeCsv, type CsvRow } from '../../report/csv.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption, type Preset } from '../args.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption, type Preset } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 
@@ -128,7 +129,7 @@ const keysRow = (suite: Suite, r: ScanBenchRow | SortBenchRow, name: string): Mi
   timing: 'timing' in r ? r.timing : 'timestamp',
 });
 
-async function runSuite(session: BrowserSession, suite: Suite, cfg: MicrobenchConfig, seed: number, log: (s: string) => void): Promise<MicrobenchRow[]> {
+async function runSuite(session: GpuSession, suite: Suite, cfg: MicrobenchConfig, seed: number, log: (s: string) => void): Promise<MicrobenchRow[]> {
   const sizes = [2 ** 16, 2 ** 20];
   switch (suite) {
     case 'scan': {
@@ -214,7 +215,7 @@ export async function microbenchCommand(argv: string[]): Promise<number> {
   });
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
   log(`run directory: ${run.dir}`);
-  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  const session = await openSession({ adapter, runtime: runtimeOption(opts.runtime), runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper');

@@ -1,6 +1,6 @@
 // `dg4d run image-to-4d | video-to-4d | dnerf`: one dataset, one or more methods,
 // static -> dynamic -> eval, written to a run directory.
-import { BrowserSession } from '../../browser/session.ts';
+import { openSession } from '../../browser/open_session.ts';
 import { ensureTinyScene } from '../../../datasets/cache.ts';
 import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { METHODS, methodConfig, type MethodName } from '../../pipeline/methods.ts';
@@ -10,7 +10,7 @@ import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/
 import { loadRunInputs, RUN_KINDS, type RunInputs, type RunKind } from '../../runner/inputs.ts';
 import { writeRunFiles } from '../../runner/outputs.ts';
 import { runStaticFit, runVariant, type SetScore, type Variant, type VariantOutcome } from '../../runner/pipeline_run.ts';
-import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, seedOption } from '../args.ts';
+import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
 
@@ -96,6 +96,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!kind || !(RUN_KINDS as readonly string[]).includes(kind)) throw new UsageError(`dg4d run: the first argument must be one of ${RUN_KINDS.join(', ')}${kind ? `, got '${kind}'` : ''}`);
   const opts = parse('run', rest, { ...GPU_OPTIONS, prior: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' }, scene: { type: 'string' }, image: { type: 'string' }, video: { type: 'string' } });
   const adapter = adapterOption(opts.adapter);
+  const runtime = runtimeOption(opts.runtime);
   const prior = priorOption(opts.prior);
   const methods = methodsOption(opts.method);
   const requestedPreset = presetOption(opts.preset);
@@ -105,7 +106,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const log = (s: string) => opts.quiet || process.stderr.write(s + '\n');
 
   // Validate the input before any GPU work (a built-in scene is rendered first if missing).
-  const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log }) : opts.data;
+  const data = opts.scene !== undefined ? await ensureTinyScene(opts.scene, { log, runtime }) : opts.data;
   const staticViews = methodConfig('static', requestedPreset ?? 'small').staticViews;
   const inputs = await loadRunInputs({ kind: kind as RunKind, data, image: opts.image, video: opts.video }, { prior, staticViews });
   if (opts.scene !== undefined) inputs.scene = opts.scene;
@@ -113,7 +114,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const run = await RunRecorder.create<RunCommandRecord>(opts.out, { command: 'run', kind: kind as RunKind, methods, preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);
-  const session = await BrowserSession.open({ adapter, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet), dataRoots: metricModelsDataRoots(metricModels) });
+  const session = await openSession({ adapter, runtime, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet), dataRoots: metricModelsDataRoots(metricModels) });
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
