@@ -7,6 +7,7 @@
 // video-to-4D with DG4D on every built-in scene, the other methods and tasks on
 // one scene each. `paper` (a real GPU) runs every method on every scene and
 // task. `tiny` is the CI smoke run.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureTinyScene } from '../../datasets/cache.ts';
@@ -17,7 +18,8 @@ import type { PresetName, PriorKind } from '../pipeline/presets.ts';
 import { writeCsv } from '../report/csv.ts';
 import { loadRunInputs, type RunInputs, type RunKind } from './inputs.ts';
 import { writeRunFiles, type RunCsvRows } from './outputs.ts';
-import { runStaticFit, runVariant, type VariantOutcome } from './pipeline_run.ts';
+import { runStaticFit, runVariant, type PipelineRunOptions, type VariantOutcome } from './pipeline_run.ts';
+import type { PipelineStaticResult } from '../page/dynamic_job.ts';
 
 export interface SuiteEntry {
   task: RunKind;
@@ -55,6 +57,8 @@ export interface SuiteEntryResult {
   prior: PriorKind;
   inputs: RunInputs;
   staticMs: number;
+  /** The run whose static fit this one reused (identical static-stage inputs), if any. */
+  staticSharedWith: string | null;
   outcomes: VariantOutcome[];
   csv: RunCsvRows;
 }
@@ -82,13 +86,33 @@ export async function loadSuiteInputs(session: GpuSession, plan: SuiteEntry[], o
   return out;
 }
 
-export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inputs: RunInputs, dir: string, o: SuiteOptions): Promise<SuiteEntryResult> {
+/**
+ * Identifies a static fit by everything it depends on. On the built-in scenes
+ * image-to-4d's input image is the video's first frame, so its static stage
+ * equals video-to-4d's and the suite fits it once.
+ */
+export function staticFitKey(inputs: RunInputs, o: Pick<PipelineRunOptions, 'preset' | 'prior' | 'seed'>): string {
+  const h = createHash('sha256').update(JSON.stringify({ preset: o.preset, prior: o.prior, seed: o.seed }));
+  for (const v of [inputs.reference, ...inputs.staticTrain]) {
+    h.update(JSON.stringify({ c2w: v.c2w, fovx: v.fovx, width: v.width, height: v.height }));
+    h.update(new Uint8Array(v.rgba.buffer, v.rgba.byteOffset, v.rgba.byteLength));
+  }
+  return h.digest('hex');
+}
+
+export type StaticFitCache = Map<string, { fit: PipelineStaticResult; run: string }>;
+
+export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inputs: RunInputs, dir: string, o: SuiteOptions, cache: StaticFitCache = new Map()): Promise<SuiteEntryResult> {
   const prior: PriorKind = entry.task === 'dnerf' ? 'oracle' : o.prior;
   const ro = { preset: o.preset, prior, seed: o.seed, log: o.log };
-  const staticFit = await runStaticFit(session, inputs, ro);
+  const key = staticFitKey(inputs, ro);
+  const shared = cache.get(key);
+  if (shared) o.log(`static stage: the same inputs as ${shared.run}: reusing its fit`);
+  const staticFit = shared?.fit ?? (await runStaticFit(session, inputs, ro));
+  if (!shared) cache.set(key, { fit: staticFit, run: entryDirName(entry) });
   const outcomes: VariantOutcome[] = [];
   for (const method of entry.methods) outcomes.push(await runVariant(session, inputs, staticFit.params, { label: method, method }, ro));
-  const title = `${entry.task} ${entry.scene}, preset ${o.preset}, prior: ${prior}`;
+  const title = `${entry.task} ${entry.scene}, preset ${o.preset}, prior: ${prior}${shared ? ` (static stage shared with ${shared.run}: identical inputs)` : ''}`;
   const markdown = outcomes.map((x) => `- ${x.label}: ${Object.entries(x.summary).map(([s, v]) => `${s} PSNR ${v.psnr.toFixed(2)} dB, SSIM ${v.ssim.toFixed(4)}`).join('; ')}`).join('\n');
   await mkdir(dir, { recursive: true });
   const csv = await writeRunFiles({
@@ -104,7 +128,7 @@ export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inpu
       csv: { columns: ['method', 'set', 'psnr', 'ssim'], rows: outcomes.flatMap((x) => Object.entries(x.summary).map(([set, v]) => ({ method: x.label, set, psnr: v.psnr, ssim: v.ssim }))) },
     },
   });
-  return { entry, dir, prior, inputs, staticMs: staticFit.wallMs, outcomes, csv };
+  return { entry, dir, prior, inputs, staticMs: staticFit.wallMs, staticSharedWith: shared?.run ?? null, outcomes, csv };
 }
 
 /** Concatenates each run's CSVs into the suite directory (columns: the union, in first-seen order). */

@@ -10,7 +10,7 @@ import { loadReference } from '../../report/reference.ts';
 import { loadRunData } from '../../report/run_data.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
 import { tablesMarkdown, writeTables } from '../../report/tables.ts';
-import { entryDirName, loadSuiteInputs, runSuiteEntry, suitePlan, writeSuiteCsvs, type SuiteEntry, type SuiteEntryResult } from '../../runner/suite.ts';
+import { entryDirName, loadSuiteInputs, runSuiteEntry, suitePlan, writeSuiteCsvs, type StaticFitCache, type SuiteEntry, type SuiteEntryResult } from '../../runner/suite.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
@@ -30,8 +30,9 @@ The suite per preset:
   tiny   video-to-4d on walker: dg4d-fast and static (CI smoke run)
   small  (default on a software adapter; under 15 minutes on 2 CPU cores)
          video-to-4d on every built-in scene with dg4d and static, plus
-         dg4d-fast and deformable-3dgs on walker; image-to-4d on walker (dg4d);
-         dnerf on balls (deformable-3dgs)
+         dg4d-fast and deformable-3dgs on walker; image-to-4d on walker (dg4d;
+         its static fit is video-to-4d's: the same image and views); dnerf on
+         balls (deformable-3dgs); 128^2 renders, short schedules (methods.ts)
   paper  (default on a GPU) every method on every scene and task
 
   --scenes LIST              comma-separated subset of the built-in scenes
@@ -45,7 +46,7 @@ interface BenchRecord extends RunRecordBase {
   command: 'bench';
   plan: SuiteEntry[];
   results?: {
-    runs: { scene: string; task: string; dir: string; prior: string; staticMs: number; methods: { label: string; summary: SuiteEntryResult['outcomes'][number]['summary']; dynamicMs: number | null; evalMs: number }[] }[];
+    runs: { scene: string; task: string; dir: string; prior: string; staticMs: number; staticSharedWith: string | null; methods: { label: string; summary: SuiteEntryResult['outcomes'][number]['summary']; dynamicMs: number | null; evalMs: number }[] }[];
     wallMs: number;
   };
 }
@@ -79,7 +80,7 @@ export function formatSuiteTables(results: SuiteEntryResult[]): string {
         r.entry.scene,
         o.label,
         ...sets.flatMap((s) => [fmt(o.summary[s]?.psnr), fmt(o.summary[s]?.ssim, 4)]),
-        fmt(r.staticMs / 1000, 1),
+        fmt(r.staticMs / 1000, 1) + (r.staticSharedWith ? ` (shared with ${r.staticSharedWith})` : ''),
         o.result.dynamic ? fmt(o.result.dynamic.wallMs / 1000, 1) : '-',
         fmt(o.result.evalMs / 1000, 1),
       ]),
@@ -117,9 +118,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     // Every input is generated (built-in scenes) and validated before any training.
     const inputs = await loadSuiteInputs(session, plan, o);
     const results: SuiteEntryResult[] = [];
+    const staticFits: StaticFitCache = new Map();
     for (const [i, entry] of plan.entries()) {
       log(`\n[${i + 1}/${plan.length}] ${entry.task} ${entry.scene}: ${entry.methods.join(', ')}  (${((performance.now() - t0) / 1000).toFixed(0)} s so far)`);
-      results.push(await runSuiteEntry(session, entry, inputs[i]!, run.path(`scenes/${entryDirName(entry)}`), o));
+      results.push(await runSuiteEntry(session, entry, inputs[i]!, run.path(`scenes/${entryDirName(entry)}`), o, staticFits));
     }
     await writeSuiteCsvs(run.dir, results);
     const wallMs = performance.now() - t0;
@@ -131,6 +133,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         dir: `scenes/${entryDirName(r.entry)}`,
         prior: r.prior,
         staticMs: r.staticMs,
+        staticSharedWith: r.staticSharedWith,
         methods: r.outcomes.map((x) => ({ label: x.label, summary: x.summary, dynamicMs: x.result.dynamic?.wallMs ?? null, evalMs: x.result.evalMs })),
       })),
     };
