@@ -10,18 +10,24 @@
 // and through alpha = min(ALPHA_MAX, opacity * exp(power)) (no gradient where
 // clamped) to opacity, conic and mean2d.
 //
-// WGSL has no float atomics, and many pixels feed each splat. So the splats of a
-// batch get an accumulator row in workgroup memory (batch_grad); a thread first
-// sums its four pixels, reduce_splat_grad() (rasterize_bwd_subgroups.wgsl or
-// rasterize_bwd_workgroup.wgsl) merges the threads into the row, and after the
-// batch each row is added once to the global gradient with a compare-exchange
-// loop. Global atomics thus number (intersections x GRAD_STRIDE), rarely
-// contended; the summation order, and so the last bits, may vary between runs.
+// WGSL has no float atomics, and many pixels feed each splat. A thread first sums
+// its four pixels; how the threads' sums meet is the reduction variant's, a file
+// compiled after this one (harness/splat/shaders.ts):
+// - rasterize_bwd_ordered.wgsl (default): every thread's sum goes to a row of its
+//   own in workgroup memory, the rows are added in thread order, and the tile's
+//   sum for each intersection is stored in `partials`; rasterize_bwd_reduce.wgsl
+//   then adds each Gaussian's intersections in pre-sort (tile) order. No float
+//   atomics anywhere: the same inputs give the same bits on every run.
+// - rasterize_bwd_subgroups.wgsl / rasterize_bwd_workgroup.wgsl (+ _cas.wgsl):
+//   compare-exchange float adds into a batch row, then into the global gradient;
+//   the order of those adds, and so the last bits, vary between runs.
+// A variant provides BWD_BATCH_SIZE (splats per batch) and the hooks
+//   init_reduce(lid), group_any(x), reduce_splat_grad(slot, g),
+//   end_batch(lo, batch_len, lid) (called by the whole workgroup, a barrier first),
+//   end_tile(first, last, lid) (intersections [first, last) of the tile that no pixel reached).
 // As in rasterize, a group (subgroup, or thread without subgroups) skips the
 // splats none of its pixels can see (skip_extent) in a loop of its own (~63 ->
 // ~40 ms on SwiftShader), and batches stay small: workgroup memory is costly there.
-
-const BWD_BATCH_SIZE: u32 = 64u; // splats per batch (84 bytes of workgroup memory each); measured best on SwiftShader (32-256 tried)
 
 @group(0) @binding(2) var<storage, read> tile_ranges: array<vec2u>;          // [tiles_y * tiles_x] [start, end) into sorted_gaussians
 @group(0) @binding(3) var<storage, read> sorted_gaussians: array<u32>;       // [count] Gaussian index per intersection, sorted by (tile, depth)
@@ -30,14 +36,13 @@ const BWD_BATCH_SIZE: u32 = 64u; // splats per batch (84 bytes of workgroup memo
 @group(0) @binding(6) var<storage, read> rgb: array<vec4f>;                  // [N,4] (r, g, b, clamp mask)
 @group(0) @binding(7) var<storage, read> pixel_state: array<vec2u>;          // [H,W,2] (final transmittance f32 bits, end of the contributing intersections)
 @group(0) @binding(8) var<storage, read> d_pixels: array<f32>;               // [H,W,4] d loss / d (r, g, b, alpha), then [H,W] d loss / d depth
-@group(0) @binding(9) var<storage, read_write> grad_splat: array<atomic<u32>>; // [N, GRAD_STRIDE] f32 bits, accumulated
+// binding 9: the variant's output (grad_splat or partials)
 
 var<workgroup> batch_xy: array<vec4f, BWD_BATCH_SIZE>; // (x, y, skip_extent(conic, opacity))
 var<workgroup> batch_conic_opacity: array<vec4f, BWD_BATCH_SIZE>;
 var<workgroup> batch_rgb_depth: array<vec4f, BWD_BATCH_SIZE>;
 var<workgroup> batch_gaussian: array<u32, BWD_BATCH_SIZE>;
-var<workgroup> batch_grad: array<atomic<u32>, BWD_BATCH_SIZE * GRAD_STRIDE>; // f32 bits, zero between batches
-var<workgroup> tile_span: vec2u;
+var<workgroup> tile_span: vec3u; // [x, y): intersections to walk; z: end of the tile's range
 var<workgroup> max_end: atomic<u32>;
 
 // One splat's gradient summed over some pixels, in GRAD_* order:
@@ -52,56 +57,6 @@ fn is_zero(g: SplatGrad) -> bool {
   return all(g.a == vec4f(0.0)) && all(g.b == vec4f(0.0)) && all(g.c == vec2f(0.0));
 }
 
-fn add_to_batch(i: u32, v: f32) {
-  if (v == 0.0) {
-    return;
-  }
-  var old = atomicLoad(&batch_grad[i]);
-  loop {
-    let r = atomicCompareExchangeWeak(&batch_grad[i], old, bitcast<u32>(bitcast<f32>(old) + v));
-    if (r.exchanged) {
-      break;
-    }
-    old = r.old_value;
-  }
-}
-
-fn add_grad_to_batch(slot: u32, g: SplatGrad) {
-  let at = slot * GRAD_STRIDE;
-  add_to_batch(at, g.a.x);
-  add_to_batch(at + 1u, g.a.y);
-  add_to_batch(at + 2u, g.a.z);
-  add_to_batch(at + 3u, g.a.w);
-  add_to_batch(at + 4u, g.b.x);
-  add_to_batch(at + 5u, g.b.y);
-  add_to_batch(at + 6u, g.b.z);
-  add_to_batch(at + 7u, g.b.w);
-  add_to_batch(at + 8u, g.c.x);
-  add_to_batch(at + 9u, g.c.y);
-}
-
-fn add_to_global(i: u32, v: f32) {
-  var old = atomicLoad(&grad_splat[i]);
-  loop {
-    let r = atomicCompareExchangeWeak(&grad_splat[i], old, bitcast<u32>(bitcast<f32>(old) + v));
-    if (r.exchanged) {
-      break;
-    }
-    old = r.old_value;
-  }
-}
-
-// Adds batch slot s to its Gaussian's global row and clears it for the next batch.
-fn flush_slot(s: u32) {
-  let row = batch_gaussian[s] * GRAD_STRIDE;
-  for (var k = 0u; k < GRAD_STRIDE; k++) {
-    let bits = atomicExchange(&batch_grad[s * GRAD_STRIDE + k], 0u);
-    if (bits != 0u) {
-      add_to_global(row + k, bitcast<f32>(bits));
-    }
-  }
-}
-
 fn sum4(v: vec4f) -> f32 {
   return dot(v, vec4f(1.0));
 }
@@ -114,7 +69,7 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
   let py = pixel_centres_y(pix);
   let inside = pixels_inside(pix);
   let n_pixels = camera.size.x * camera.size.y;
-  init_reduce();
+  init_reduce(lid);
 
   // Pixels outside the image keep end = 0: no intersection index is below it.
   var trans = vec4f(1.0);
@@ -141,7 +96,9 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
   let thread_end = max(max(end.x, end.y), max(end.z, end.w));
   atomicMax(&max_end, thread_end);
   if (lid == 0u) {
-    tile_span.x = tile_ranges[tile.y * params.tiles_x + tile.x].x;
+    let range = tile_ranges[tile.y * params.tiles_x + tile.x];
+    tile_span.x = range.x;
+    tile_span.z = range.y;
   }
   workgroupBarrier();
   if (lid == 0u) {
@@ -160,7 +117,7 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
     let hi = span.y - b * BWD_BATCH_SIZE;
     let batch_len = min(BWD_BATCH_SIZE, hi - span.x);
     let lo = hi - batch_len;
-    // A thread loads the slots it flushed last batch, so no barrier is needed here.
+    // end_batch's barrier keeps this load behind the last batch's reads of these rows.
     for (var s = lid; s < batch_len; s += RASTER_THREADS) {
       let g = sorted_gaussians[lo + s];
       let xyd = xy_depth[g];
@@ -233,9 +190,7 @@ fn rasterize_bwd(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_in
       }
       reduce_splat_grad(j, g);
     }
-    workgroupBarrier();
-    for (var s = lid; s < batch_len; s += RASTER_THREADS) {
-      flush_slot(s);
-    }
+    end_batch(lo, batch_len, lid);
   }
+  end_tile(span.y, span.z, lid);
 }

@@ -5,13 +5,14 @@
 // that merge's GRAD_STRIDE values (lane l takes l, l + lanes, ...): on SwiftShader
 // every loop costs the whole 4-lane subgroup, so this took rasterize_bwd from ~100
 // to ~67 ms (5k Gaussians, 128^2). Subgroups where no lane touches the splat skip
-// it. Compiled as `enable subgroups;` + rasterize_bwd.wgsl + this file + splat_common.wgsl.
+// it. Compiled as `enable subgroups;` + rasterize_bwd.wgsl + this file +
+// rasterize_bwd_cas.wgsl + splat_common.wgsl.
 
 var<private> lane: u32;          // this invocation's rank among its subgroup's active lanes
 var<private> lanes: u32;         // active lanes in its subgroup
 
 // Called once by every thread at the start of rasterize_bwd (all lanes active).
-fn init_reduce() {
+fn init_reduce(lid: u32) {
   lane = subgroupExclusiveAdd(1u);
   lanes = subgroupAdd(1u);
 }

@@ -2,9 +2,9 @@
 // thread that touched the splat merges its (four-pixel) sum into the batch row
 // with workgroup-memory compare-exchange loops. Portable; used where the
 // `subgroups` feature is missing. Compiled as rasterize_bwd.wgsl + this file +
-// splat_common.wgsl.
+// rasterize_bwd_cas.wgsl + splat_common.wgsl.
 
-fn init_reduce() {}
+fn init_reduce(lid: u32) {}
 
 fn group_any(x: bool) -> bool {
   return x;

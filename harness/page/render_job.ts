@@ -17,7 +17,7 @@ export interface RenderJobArgs {
   background?: number[];
   intersectCapacity?: number;
   depthBits?: number;
-  reduce?: ReduceVariant | 'auto';
+  reduce?: ReduceVariant | 'auto' | 'cas';
   /** Sort the intersections on the CPU between two submits (isolates the GPU sort). */
   cpuSort?: boolean;
   /** Extra forward renders with the same renderer; their images come back in `repeats`. */
@@ -219,7 +219,7 @@ export interface RenderBenchArgs {
   background?: number[];
   /** Timed iterations of forward + backward (after one warm-up). */
   iterations?: number;
-  reduce?: ReduceVariant | 'auto';
+  reduce?: ReduceVariant | 'auto' | 'cas';
 }
 
 /** GPU milliseconds per label (median and minimum over iterations), forward and backward of one view. */
@@ -264,7 +264,7 @@ export const renderBenchJob: Job = async (ctx, rawArgs) => {
       perLabelMs[l] = summarize(v).medianMs;
       perLabelMinMs[l] = Math.min(...v);
     }
-    const isBackward = (l: string) => l.endsWith('_bwd');
+    const isBackward = (l: string) => l.includes('_bwd'); // rasterize_bwd_reduce too
     const total = (pick: (l: string) => boolean) =>
       summarize(Array.from({ length: iterations }, (_, i) => labels.filter(pick).reduce((a, l) => a + perIteration(l)[i]!, 0))).medianMs;
     const forwardMs = total((l) => !isBackward(l));

@@ -4,7 +4,11 @@
 //
 // Forward (timer labels): project -> scan (tiles per Gaussian -> offsets) ->
 // map_intersects -> sort_* (RadixSortPlan, by tile then depth) -> tile_ranges ->
-// rasterize. Backward: rasterize_bwd -> project_bwd, which adds to model.grads.
+// rasterize. Backward: rasterize_bwd -> rasterize_bwd_reduce -> project_bwd,
+// which adds to model.grads. The default ('ordered') backward sums in a fixed
+// order with no float atomics, so a training run repeats bit for bit; its tile
+// sums take GRAD_STRIDE f32 per intersection of capacity (wgsl/rasterize_bwd_ordered.wgsl).
+// reduce: 'subgroups' | 'workgroup' picks the compare-exchange kernels instead.
 //
 // Intersection capacity. The number of (Gaussian, tile) pairs is only known on
 // the GPU (the scan total). The keys/values buffers have a capacity; past it
@@ -37,7 +41,7 @@ import type { IntersectBuffers, RenderTarget, SplatBuffers } from './frame.ts';
 import { createIntersectPipelines, dispatchMapIntersects, dispatchTileRanges, type IntersectPipelines, STATUS_COUNT_OFFSET } from './map_intersects.ts';
 import { shCoeffCount, type GaussianModel } from './model.ts';
 import { createProjectPipelines, dispatchProject, dispatchProjectBwd, type ProjectPipelines } from './project.ts';
-import { createRasterizePipelines, dispatchRasterize, dispatchRasterizeBwd, type RasterizePipelines } from './rasterize.ts';
+import { createRasterizePipelines, dispatchRasterize, dispatchRasterizeBwd, dispatchRasterizeBwdReduce, type OrderedBwdBuffers, type RasterizePipelines, type ReduceChoice } from './rasterize.ts';
 import { cameraLayout, GRAD_LAYOUT, intersectStatusLayout, type ReduceVariant, renderParamsLayout, TILE_SIZE } from './shaders.ts';
 
 export type { RenderTarget } from './frame.ts';
@@ -59,8 +63,8 @@ export interface RendererOptions {
    * bits sort faster.
    */
   depthBits?: number;
-  /** rasterize_bwd's reduction; default: subgroups when the device has them. */
-  reduce?: ReduceVariant | 'auto';
+  /** rasterize_bwd's reduction; default ('auto'): 'ordered' (deterministic); 'cas': compare-exchange adds. */
+  reduce?: ReduceChoice;
 }
 
 /** What the GPU reported about intersections since the last sync(). */
@@ -109,6 +113,8 @@ export class Renderer {
   private splat!: SplatBuffers;
   private scan!: ScanPlan;
   private intersect!: IntersectBuffers;
+  /** The ordered reduction's per-intersection scratch (null for the CAS variants). */
+  private ordered: OrderedBwdBuffers | null = null;
   private sort!: RadixSortPlan;
   private readonly dPixels: GPUBuffer;
   private readonly status: StatusSlot[] = [];
@@ -280,8 +286,13 @@ export class Renderer {
     } else {
       encoder.clearBuffer(this.dPixels, n * 16, n * 4);
     }
-    encoder.clearBuffer(this.splat.gradSplat);
-    dispatchRasterizeBwd(encoder, this.gpu, this.pipes.rasterize, this.splat, this.intersect, last.target, this.dPixels, timer);
+    if (this.ordered) {
+      dispatchRasterizeBwd(encoder, this.gpu, this.pipes.rasterize, this.splat, this.intersect, last.target, this.dPixels, this.ordered, timer);
+      dispatchRasterizeBwdReduce(encoder, this.gpu, this.pipes.rasterize, this.splat, this.intersect, this.ordered, model.count, timer);
+    } else {
+      encoder.clearBuffer(this.splat.gradSplat);
+      dispatchRasterizeBwd(encoder, this.gpu, this.pipes.rasterize, this.splat, this.intersect, last.target, this.dPixels, null, timer);
+    }
     dispatchProjectBwd(encoder, this.gpu, this.pipes.project, this.splat, model, timer);
   }
 
@@ -384,6 +395,8 @@ export class Renderer {
     const { camera, params, ...rest } = this.splat;
     for (const buf of [camera, params, ...Object.values(rest), this.dPixels, this.target.image, this.target.depth, this.target.pixelState]) buf.destroy();
     for (const buf of [this.intersect.keys, this.intersect.values, this.intersect.status, this.intersect.ranges]) buf.destroy();
+    this.ordered?.partials.destroy();
+    this.ordered?.order.destroy();
     for (const s of this.status) s.buffer.destroy();
     this.scan.destroy();
     this.sort.destroy();
@@ -398,7 +411,9 @@ export class Renderer {
    * two with `headroom`). Called from sync(), after the caller submitted its frames.
    */
   private async allocateIntersections(required: number, headroom = 1.25): Promise<void> {
-    const maxPairs = Math.floor(this.gpu.device.limits.maxStorageBufferBindingSize / 4);
+    const ordered = this.pipes.rasterize.order !== null;
+    // The ordered backward keeps GRAD_STRIDE f32 per intersection in one binding.
+    const maxPairs = Math.floor(this.gpu.device.limits.maxStorageBufferBindingSize / (ordered ? GRAD_LAYOUT.stride * 4 : 4));
     const want = Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(1, required * headroom))));
     const capacity = Math.min(want, maxPairs);
     if (capacity < required) throw new Error(`renderer: a frame needs ${required} intersections, more than one binding can hold (${maxPairs})`);
@@ -416,6 +431,9 @@ export class Renderer {
       old.values.destroy();
       this.sort.destroy();
     }
+    this.ordered?.partials.destroy();
+    this.ordered?.order.destroy();
+    this.ordered = ordered ? { partials: this.buffer('render-bwd-partials', capacity * GRAD_LAYOUT.stride * 4), order: this.buffer('render-bwd-order', capacity * 4) } : null;
     this.sort = sort;
     this.last = null;
   }

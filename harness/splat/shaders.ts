@@ -16,25 +16,39 @@ import rasterizeSource from '../../wgsl/rasterize.wgsl';
 import rasterizeBwdSource from '../../wgsl/rasterize_bwd.wgsl';
 import rasterizeBwdSubgroupsSource from '../../wgsl/rasterize_bwd_subgroups.wgsl';
 import rasterizeBwdWorkgroupSource from '../../wgsl/rasterize_bwd_workgroup.wgsl';
+import rasterizeBwdCasSource from '../../wgsl/rasterize_bwd_cas.wgsl';
+import rasterizeBwdOrderedSource from '../../wgsl/rasterize_bwd_ordered.wgsl';
+import rasterizeBwdOrderedSubgroupsSource from '../../wgsl/rasterize_bwd_ordered_subgroups.wgsl';
+import rasterizeBwdOrderedWorkgroupSource from '../../wgsl/rasterize_bwd_ordered_workgroup.wgsl';
+import rasterizeBwdReduceSource from '../../wgsl/rasterize_bwd_reduce.wgsl';
 
 function compose(label: string, parts: string[], enable?: string): ShaderSource {
   const [first, ...rest] = parts;
   return { label, code: `${enable ? `enable ${enable}; ` : ''}${first}\n${rest.join('\n')}\n${commonSource}` };
 }
 
-/** How rasterize_bwd sums a batch's per-pixel gradients per splat (see wgsl/rasterize_bwd.wgsl). */
-export type ReduceVariant = 'subgroups' | 'workgroup';
+/**
+ * How rasterize_bwd sums the per-pixel gradients per splat (see wgsl/rasterize_bwd.wgsl):
+ * 'ordered_*' in a fixed order, bit for bit the same on every run (the default);
+ * 'subgroups' and 'workgroup' with compare-exchange float adds (order varies between runs).
+ */
+export type ReduceVariant = 'ordered_subgroups' | 'ordered_workgroup' | 'subgroups' | 'workgroup';
 
 export const SPLAT_SHADERS = {
   project: compose('project', [projectSource]),
   project_bwd: compose('project_bwd', [projectBwdSource]),
   map_intersects: compose('map_intersects', [mapIntersectsSource]),
   rasterize: compose('rasterize', [rasterizeSource]),
-  rasterize_bwd_subgroups: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdSubgroupsSource], 'subgroups'),
-  rasterize_bwd_workgroup: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdWorkgroupSource]),
+  rasterize_bwd_ordered_subgroups: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdOrderedSubgroupsSource, rasterizeBwdOrderedSource], 'subgroups'),
+  rasterize_bwd_ordered_workgroup: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdOrderedWorkgroupSource, rasterizeBwdOrderedSource]),
+  rasterize_bwd_subgroups: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdSubgroupsSource, rasterizeBwdCasSource], 'subgroups'),
+  rasterize_bwd_workgroup: compose('rasterize_bwd', [rasterizeBwdSource, rasterizeBwdWorkgroupSource, rasterizeBwdCasSource]),
+  rasterize_bwd_reduce: compose('rasterize_bwd_reduce', [rasterizeBwdReduceSource]),
 } satisfies Record<string, ShaderSource>;
 
 // Distinct labels: the pipeline cache keys modules by label.
+SPLAT_SHADERS.rasterize_bwd_ordered_subgroups.label = 'rasterize_bwd_ordered_subgroups';
+SPLAT_SHADERS.rasterize_bwd_ordered_workgroup.label = 'rasterize_bwd_ordered_workgroup';
 SPLAT_SHADERS.rasterize_bwd_subgroups.label = 'rasterize_bwd_subgroups';
 SPLAT_SHADERS.rasterize_bwd_workgroup.label = 'rasterize_bwd_workgroup';
 

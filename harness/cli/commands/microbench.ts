@@ -24,7 +24,9 @@ microbench.json (rows and the environment block) and microbench.csv:
   scan    u32 exclusive prefix scan, 2^16 and 2^20 keys (keys/s)
   sort    stable radix sort of (u32 key, u32 value), 2^16 and 2^20 pairs (keys/s)
   render  forward and backward of random Gaussian clouds, 10k and 100k Gaussians
-          at 128^2 and 512^2 (GPU ms per pass from timestamp queries)
+          at 128^2 and 512^2 (GPU ms per pass from timestamp queries); the
+          backward is the deterministic default, 'backward (cas)' the
+          compare-exchange one (--reduce cas in training) beside it
   train   one full training iteration: 5k Gaussians at 128^2, forward + loss +
           backward + Adam, submitted and waited
   uv      UV unwrap of a 20k-face mesh (asm/uv_unwrap WASM beside the plain
@@ -150,6 +152,9 @@ async function runSuite(session: GpuSession, suite: Suite, cfg: MicrobenchConfig
         out.push({ suite: 'render', case: 'forward', ...base, medianMs: NaN, p90Ms: NaN, gpuMedianMs: r.forwardMs, detail: { intersections: r.intersections } });
         out.push({ suite: 'render', case: 'backward', ...base, medianMs: NaN, p90Ms: NaN, gpuMedianMs: r.backwardMs });
         out.push({ suite: 'render', case: 'forward+backward', ...base, medianMs: r.wall.medianMs, p90Ms: r.wall.p90Ms, gpuMedianMs: r.forwardMs + r.backwardMs, detail: r.perLabelMs });
+        // The default backward is deterministic ('ordered'); the compare-exchange one beside it shows what that costs.
+        const cas = await session.run<RenderBenchResult>('renderBench', { params: gaussianCloud(c.gaussians, seed), camera: benchCamera(c.size), iterations: cfg.renderIterations, reduce: 'cas' });
+        out.push({ suite: 'render', case: 'backward (cas)', ...base, timing: cas.method, medianMs: NaN, p90Ms: NaN, gpuMedianMs: cas.backwardMs, detail: cas.perLabelMs });
       }
       return out;
     }
