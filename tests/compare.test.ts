@@ -37,12 +37,13 @@ test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 
 const BASELINE = join(import.meta.dirname, '..', 'reports', 'baselines', 'tiny.json');
 /**
- * Run-to-run spread on this 2-core machine (three tiny runs of TINY_RUN_ARGS,
- * README "Comparing runs"): the float-atomic gradient sums make repeats differ.
- * The CI gate allows somewhat more than what was seen, still far below what a
- * broken dynamic stage costs (dg4d-fast is ~5 dB above static on walker).
+ * Run-to-run spread on this 2-core machine (six repeats of TINY_RUN_ARGS, README
+ * "Comparing runs"): the float-atomic gradient sums make repeats differ,
+ * dg4d-fast's eval PSNR over 26.43-27.01 dB, SSIM within 0.0063, masked SSIM
+ * 0.011. The CI gate allows somewhat more than what was seen, still far below
+ * what a broken dynamic stage costs (dg4d-fast is ~5 dB above static on walker).
  */
-const CI_TOLERANCE = 'psnr=1.5,ssim=0.02';
+const CI_TOLERANCE = 'psnr=1.5,ssim=0.02,psnr_masked=1.5,ssim_masked=0.03';
 
 interface SynthOptions {
   status?: string;
@@ -222,8 +223,8 @@ test('the tiny run matches reports/baselines/tiny.json within this machine\'s ru
   const out = join(tmp, 'tiny-compare');
   const r = await dg4d(['compare', BASELINE, run, '--tolerance', CI_TOLERANCE, '--out', out]);
   const c = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8')) as Comparison;
-  const psnr = c.metrics.filter((m) => m.metric === 'psnr').map((m) => `${m.method} ${m.a?.toFixed(2)} -> ${m.b?.toFixed(2)}`);
-  t.log(`eval PSNR baseline -> this run: ${psnr.join(', ')}; stage time ratio ${c.summary.stageRatio?.toFixed(2)}x`);
+  const psnr = c.metrics.filter((m) => m.metric === 'psnr').map((m) => `${m.method} ${m.set} ${m.a?.toFixed(2)} -> ${m.b?.toFixed(2)}`);
+  t.log(`PSNR baseline -> this run: ${psnr.join(', ')}; stage time ratio ${c.summary.stageRatio?.toFixed(2)}x`);
   t.is(r.code, 0, r.stdout + r.stderr);
   for (const m of ['dg4d-fast', 'static']) t.truthy(c.metrics.find((x) => x.method === m && x.metric === 'psnr' && x.status !== 'missing in B'), m);
   t.true(c.stages.some((s) => s.stage === 'dynamic' && s.ratio !== null));
