@@ -9,7 +9,10 @@
 // ×3 (heads, added into out, which starts as a copy of the canonical rows).
 // Backward: hexplane_bwd (identity) → linear_bwd ×3 (heads) → linear_bwd
 // (branches) → hexplane_bwd (skip connections) → linear_bwd (feature) →
-// hexplane_bwd (planes).
+// hexplane_bwd (planes: time planes, per-Gaussian spatial partials and cell
+// keys) → sort_* (the keys, RadixSortPlan) → hexplane_bwd (cell ranges, spatial
+// texels gathered in a fixed order). No float atomics: the gradients repeat bit
+// for bit.
 //
 // Per-call values (row count, time) go in immutable uniform buffers shared by
 // value (LinearKernels.uniform), so forwards at different times encoded into one
@@ -21,9 +24,10 @@ import hexplaneSource from '../../wgsl/hexplane.wgsl';
 import hexplaneBwdSource from '../../wgsl/hexplane_bwd.wgsl';
 import type { Gpu } from '../gpu/device.ts';
 import { dispatchGrid, splitGrid } from '../gpu/dispatch.ts';
-import { WgslLayouts } from '../gpu/layout.ts';
+import { packStruct, WgslLayouts } from '../gpu/layout.ts';
 import { bindBuffers, type PipelineCache, type ShaderSource } from '../gpu/pipelines.ts';
 import { readF32 } from '../gpu/readback.ts';
+import { RadixSortPlan } from '../gpu/sort.ts';
 import type { GpuTimer } from '../gpu/timer.ts';
 import type { AdamGroupSpec } from '../splat/adam.ts';
 import type { DeformationField, DeformBuffers } from './field.ts';
@@ -48,6 +52,9 @@ const layouts = new WgslLayouts(hexplaneSource);
 const WORKGROUP_SIZE = layouts.constant('WORKGROUP_SIZE');
 const BWD_BLOCK = layouts.constant('BWD_BLOCK');
 const paramsLayout = layouts.struct('HexPlaneParams');
+const spatialParamsLayout = new WgslLayouts(`${hexplaneSource}\n${hexplaneBwdSource}`).struct('SpatialBwdParams');
+/** Spatial planes per scale (xy, xz, yz), each with a sort pair per Gaussian in the backward. */
+const SPATIAL_PLANES = 3;
 if (layouts.constant('MAX_SCALES') !== HEXPLANE_MAX_SCALES || paramsLayout.field('res').layout.size !== 16 * HEXPLANE_MAX_SCALES) throw new Error('hexplane.wgsl MAX_SCALES, its arrays and hexplane_ref.ts HEXPLANE_MAX_SCALES disagree');
 const FWD: ShaderSource = { label: 'hexplane', code: hexplaneSource };
 // The backward shares the forward's declarations (line numbers in errors count from hexplane.wgsl's start).
@@ -70,6 +77,8 @@ interface Pipelines {
   residual: GPUComputePipeline;
   bwdPlanes: GPUComputePipeline;
   bwdTime: GPUComputePipeline;
+  bwdCells: GPUComputePipeline;
+  bwdSpatial: GPUComputePipeline;
   bwdResidual: GPUComputePipeline;
   bwdIdentity: GPUComputePipeline;
 }
@@ -84,6 +93,11 @@ interface Scratch {
   dH: GPUBuffer;
   dR: GPUBuffer;
   hist: GPUBuffer; // [blocks, hist_stride] vec4
+  spatial: GPUBuffer; // [rows, S, 3, F/4] vec4 per-Gaussian spatial-plane partials
+  cellKeys: GPUBuffer; // [rows·S·3] u32 sort keys (cell ids)
+  cellValues: GPUBuffer; // [rows·S·3] u32 sort values (Gaussian)
+  pairCount: GPUBuffer; // [1] u32 pairs to sort (written on the GPU per call)
+  sort: RadixSortPlan; // capacity rows·S·3
 }
 
 interface LastForward {
@@ -103,6 +117,11 @@ export class HexPlaneField implements DeformationField {
   private scratch: Scratch;
   private last: LastForward | null = null;
   private readonly histStride: number;
+  /** Spatial-plane cells over all scales, and hexplane_bwd_spatial's threads. */
+  private readonly cells: number;
+  private readonly spatialThreads: number;
+  private readonly spatialUniform: GPUBuffer;
+  private readonly cellRanges: GPUBuffer; // [cells, 2] u32
   private readonly staticValues: Record<string, number | readonly number[]>;
 
   private constructor(
@@ -113,7 +132,9 @@ export class HexPlaneField implements DeformationField {
     config: HexPlaneConfig,
     frames: number,
     rows: number,
+    sort: RadixSortPlan,
     private readonly maxPerDim: number,
+    private readonly cache: PipelineCache,
   ) {
     this.config = resolveHexPlaneConfig(config, frames);
     const layout = hexPlaneLayout(config, frames);
@@ -156,7 +177,24 @@ export class HexPlaneField implements DeformationField {
       planes_b: perScale((s) => [layout.offsets[s]![4]! / 4, layout.offsets[s]![5]! / 4, 0, 0]),
       hist_off: histOff,
     };
-    this.scratch = this.makeScratch(rows);
+    // Cell numbering and gather threads of the spatial planes, scale by scale.
+    const cellBase: number[] = [];
+    const threadBase: number[] = [];
+    let cells = 0;
+    for (let s = 0; s < HEXPLANE_MAX_SCALES; s++) {
+      const r = layout.res[s];
+      const sizes = r ? [r[0] * r[1], r[0] * r[2], r[1] * r[2]] : [0, 0, 0];
+      const starts = [cells, cells + sizes[0]!, cells + sizes[0]! + sizes[1]!];
+      cells = starts[2]! + sizes[2]!;
+      cellBase.push(...starts, cells);
+      threadBase.push(...starts.map((c) => c * chunks), cells * chunks);
+    }
+    this.cells = cells;
+    this.spatialThreads = cells * chunks;
+    this.spatialUniform = device.createBuffer({ label: 'hexplane-spatial-bwd-params', size: spatialParamsLayout.size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(this.spatialUniform, 0, packStruct(spatialParamsLayout, { cell_base: cellBase, thread_base: threadBase }));
+    this.cellRanges = device.createBuffer({ label: 'hexplane-cell-ranges', size: Math.max(16, cells * 8), usage: STORAGE });
+    this.scratch = this.makeScratch(rows, sort);
   }
 
   /** A field with its initial parameters (config.seed); zero deformation until trained. */
@@ -165,17 +203,27 @@ export class HexPlaneField implements DeformationField {
     resolveHexPlaneConfig(config, frames);
     const rows = options.rows ?? 0;
     if (!Number.isInteger(rows) || rows < 0) throw new Error(`hexplane: rows ${rows} must be a non-negative integer`);
-    const [sample, residual, bwdPlanes, bwdTime, bwdResidual, bwdIdentity] = await Promise.all([
+    const [sample, residual, bwdPlanes, bwdTime, bwdCells, bwdSpatial, bwdResidual, bwdIdentity] = await Promise.all([
       cache.pipeline(FWD, 'hexplane_sample'),
       cache.pipeline(FWD, 'hexplane_residual'),
       cache.pipeline(BWD, 'hexplane_bwd_planes'),
       cache.pipeline(BWD, 'hexplane_bwd_time'),
+      cache.pipeline(BWD, 'hexplane_bwd_cells'),
+      cache.pipeline(BWD, 'hexplane_bwd_spatial'),
       cache.pipeline(BWD, 'hexplane_bwd_residual'),
       cache.pipeline(BWD, 'hexplane_bwd_identity'),
     ]);
     const kernels = options.kernels ?? (await LinearKernels.create(gpu, cache));
     const maxPerDim = options.maxWorkgroupsPerDimension ?? gpu.device.limits.maxComputeWorkgroupsPerDimension;
-    return new HexPlaneField(gpu, { sample, residual, bwdPlanes, bwdTime, bwdResidual, bwdIdentity }, kernels, !options.kernels, config, frames, rows, maxPerDim);
+    const sort = await HexPlaneField.sortPlan(gpu, cache, hexPlaneLayout(config, frames), rows);
+    return new HexPlaneField(gpu, { sample, residual, bwdPlanes, bwdTime, bwdCells, bwdSpatial, bwdResidual, bwdIdentity }, kernels, !options.kernels, config, frames, rows, sort, maxPerDim, cache);
+  }
+
+  /** The sort of the spatial cell keys for `rows` Gaussians (key bits: enough for every cell id). */
+  private static sortPlan(gpu: Gpu, cache: PipelineCache, layout: HexPlaneLayout, rows: number): Promise<RadixSortPlan> {
+    const cells = layout.res.reduce((n, r) => n + r[0] * r[1] + r[0] * r[2] + r[1] * r[2], 0);
+    const keyBits = Math.max(1, Math.ceil(Math.log2(Math.max(2, cells))));
+    return RadixSortPlan.create(gpu, cache, Math.max(1, rows * layout.res.length * SPATIAL_PLANES), { keyBits });
   }
 
   get rows(): number {
@@ -190,7 +238,9 @@ export class HexPlaneField implements DeformationField {
     if (!Number.isInteger(rows) || rows < 0) throw new Error(`hexplane: rows ${rows} must be a non-negative integer`);
     if (rows <= this.scratch.rows) return;
     // Old buffers may still be referenced by encoded, unsubmitted work: let the browser free them.
-    this.scratch = this.makeScratch(Math.max(rows, Math.ceil(this.scratch.rows * 1.25)));
+    const grown = Math.max(rows, Math.ceil(this.scratch.rows * 1.25));
+    const sort = await HexPlaneField.sortPlan(this.gpu, this.cache, this.layout, grown);
+    this.scratch = this.makeScratch(grown, sort);
     this.last = null;
   }
 
@@ -259,6 +309,8 @@ export class HexPlaneField implements DeformationField {
     this.dPlanes.destroy();
     for (const l of this.layers) l.destroy();
     this.destroyScratch(this.scratch);
+    this.spatialUniform.destroy();
+    this.cellRanges.destroy();
     if (this.ownsKernels) this.kernels.destroy();
   }
 
@@ -342,21 +394,38 @@ export class HexPlaneField implements DeformationField {
     dispatchLinearBwd(encoder, this.kernels, feature, { rows: count, x: { buffer: feat, stride: D }, y: { buffer: h, stride: W }, dy: { buffer: dH, stride: W }, dx: { buffer: dFeat, stride: D } }, timer);
     pass = this.beginPass(encoder, 'hexplane_bwd', timer);
     const blocks = Math.ceil(count / BWD_BLOCK);
+    const sc = this.scratch;
     pass.setPipeline(this.pipes.bwdPlanes);
-    pass.setBindGroup(0, bindBuffers(device, this.pipes.bwdPlanes, [uniform, last.means, this.planes, dFeat, this.dPlanes, hist], 'hexplane-bwd-planes'));
+    pass.setBindGroup(0, this.bindAt(this.pipes.bwdPlanes, 'hexplane-bwd-planes', {
+      0: uniform, 1: last.means, 2: this.planes, 3: dFeat, 5: hist, 6: sc.spatial, 7: sc.cellKeys, 8: sc.cellValues, 9: sc.pairCount, 10: this.spatialUniform,
+    }));
     dispatchGrid(pass, this.grid(blocks * this.layout.res.length * chunks));
     pass.setPipeline(this.pipes.bwdTime);
-    pass.setBindGroup(0, device.createBindGroup({
-      label: 'hexplane-bwd-time',
-      layout: this.pipes.bwdTime.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: uniform } },
-        { binding: 4, resource: { buffer: this.dPlanes } },
-        { binding: 5, resource: { buffer: hist } },
-      ],
-    }));
+    pass.setBindGroup(0, this.bindAt(this.pipes.bwdTime, 'hexplane-bwd-time', { 0: uniform, 4: this.dPlanes, 5: hist }));
     dispatchGrid(pass, this.grid(this.histStride));
     pass.end();
+    // Spatial planes: sort the (cell, Gaussian) pairs, find each cell's run, gather per texel.
+    const pairs = count * this.layout.res.length * SPATIAL_PLANES;
+    sc.sort.encode(encoder, sc.cellKeys, sc.cellValues, sc.pairCount, 0, timer);
+    encoder.clearBuffer(this.cellRanges);
+    pass = this.beginPass(encoder, 'hexplane_bwd', timer);
+    pass.setPipeline(this.pipes.bwdCells);
+    pass.setBindGroup(0, this.bindAt(this.pipes.bwdCells, 'hexplane-bwd-cells', { 0: uniform, 1: sc.cellKeys, 2: this.cellRanges }));
+    dispatchGrid(pass, this.grid(pairs));
+    pass.setPipeline(this.pipes.bwdSpatial);
+    pass.setBindGroup(0, this.bindAt(this.pipes.bwdSpatial, 'hexplane-bwd-spatial', {
+      0: uniform, 1: last.means, 3: sc.cellValues, 4: this.dPlanes, 6: sc.spatial, 10: this.spatialUniform, 11: this.cellRanges,
+    }));
+    dispatchGrid(pass, this.grid(this.spatialThreads));
+    pass.end();
+  }
+
+  private bindAt(pipeline: GPUComputePipeline, label: string, entries: Record<number, GPUBuffer>): GPUBindGroup {
+    return this.gpu.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: Object.entries(entries).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
+    });
   }
 
   private beginPass(encoder: GPUCommandEncoder, label: string, timer?: GpuTimer): GPUComputePassEncoder {
@@ -367,11 +436,17 @@ export class HexPlaneField implements DeformationField {
     return splitGrid(Math.ceil(threads / WORKGROUP_SIZE), this.maxPerDim);
   }
 
-  private makeScratch(rows: number): Scratch {
+  private makeScratch(rows: number, sort: RadixSortPlan): Scratch {
     const W = this.layout.width;
     const D = this.layout.featureDim;
     const make = (label: string, floats: number) => this.gpu.device.createBuffer({ label: `hexplane-${label}`, size: Math.max(16, floats * 4), usage: STORAGE });
+    const pairs = Math.max(1, rows * this.layout.res.length * SPATIAL_PLANES);
     return {
+      spatial: make('spatial', pairs * this.layout.features),
+      cellKeys: make('cell-keys', pairs),
+      cellValues: make('cell-values', pairs),
+      pairCount: make('pair-count', 4),
+      sort,
       rows,
       feat: make('feat', rows * D),
       h: make('h', rows * W),
@@ -384,7 +459,8 @@ export class HexPlaneField implements DeformationField {
   }
 
   private destroyScratch(s: Scratch): void {
-    for (const b of [s.feat, s.h, s.r, s.dFeat, s.dH, s.dR, s.hist]) b.destroy();
+    for (const b of [s.feat, s.h, s.r, s.dFeat, s.dH, s.dR, s.hist, s.spatial, s.cellKeys, s.cellValues, s.pairCount]) b.destroy();
+    s.sort.destroy();
   }
 }
 
