@@ -21,15 +21,60 @@ export interface PngInfo {
   alpha: boolean;
 }
 
-/** Decodes PNG bytes. Images without alpha get alpha 1; 16-bit samples are divided by 65535. */
-export function decodePng(bytes: Uint8Array): RgbaImage & { info: PngInfo } {
-  const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+/**
+ * Largest image accepted: 16384 pixels a side and 2^26 pixels (8192²; 1 GiB as
+ * f32 RGBA). A header claiming more is refused before anything is allocated.
+ */
+export const MAX_PNG_SIDE = 16384;
+export const MAX_PNG_PIXELS = 2 ** 26;
+
+/** A PNG that cannot be read; the message names the file (or the source given to decodePng). */
+export class PngError extends Error {
+  override name = 'PngError';
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+/** Width and height from the IHDR chunk; refuses non-PNG bytes and sizes past the limits. */
+export function pngHeaderSize(bytes: Uint8Array, source = 'PNG'): { width: number; height: number } {
+  const sig = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (bytes.length < 24 || !sig.every((b, i) => bytes[i] === b) || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') {
+    throw new PngError(source, 'not a PNG file (no PNG signature and IHDR chunk)');
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, 24);
+  const width = v.getUint32(16);
+  const height = v.getUint32(20);
+  checkPngSize(width, height, source);
+  return { width, height };
+}
+
+/** The size limits (MAX_PNG_SIDE, MAX_PNG_PIXELS), with an error naming the file. */
+export function checkPngSize(width: number, height: number, source: string): void {
+  if (width === 0 || height === 0) throw new PngError(source, `IHDR size ${width} x ${height}: an image needs at least one pixel`);
+  if (width > MAX_PNG_SIDE || height > MAX_PNG_SIDE || width * height > MAX_PNG_PIXELS) {
+    throw new PngError(source, `IHDR size ${width} x ${height} is past the limit (${MAX_PNG_SIDE} pixels a side, ${MAX_PNG_PIXELS} pixels in all)`);
+  }
+}
+
+/** Decodes PNG bytes. Images without alpha get alpha 1; 16-bit samples are divided by 65535. Errors name `source`. */
+export function decodePng(bytes: Uint8Array, source = 'PNG'): RgbaImage & { info: PngInfo } {
+  pngHeaderSize(bytes, source);
+  let png: ReturnType<typeof PNG.sync.read>;
+  try {
+    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
+  } catch (err) {
+    throw new PngError(source, `cannot decode (${(err as Error).message})`);
+  }
   const { width, height } = png;
   // With skipRescale, samples keep their file depth, except palette entries (always 8-bit).
   const data = png.data as unknown as ArrayLike<number>;
   const max = png.palette ? 255 : 2 ** png.depth - 1;
   const n = width * height * 4;
-  if (data.length < n) throw new Error(`decoded ${data.length} samples, expected ${n}`);
+  if (data.length < n) throw new PngError(source, `decoded ${data.length} samples, expected ${n}`);
   const rgba = new Float32Array(n);
   const inv = 1 / max;
   for (let i = 0; i < n; i++) rgba[i] = data[i]! * inv;
@@ -41,7 +86,13 @@ export function decodePng(bytes: Uint8Array): RgbaImage & { info: PngInfo } {
 
 /** Reads and decodes a PNG file (see decodePng). */
 export async function readPng(path: string): Promise<RgbaImage & { info: PngInfo }> {
-  return decodePng(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new PngError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return decodePng(bytes, path);
 }
 
 export interface PngWriteOptions {

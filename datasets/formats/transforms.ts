@@ -6,7 +6,7 @@
 import { access, open, readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { DatasetError, checkFov, checkRigid, checkSameSize, checkTime, parseJson } from '../validate.ts';
-import { readPng, type RgbaImage } from './png.ts';
+import { checkPngSize, readPng, type RgbaImage } from './png.ts';
 
 export interface PosedFrame {
   /** Absolute path of the image. */
@@ -47,7 +47,14 @@ export async function pngSize(file: string, jsonFile: string, field: string): Pr
     if (bytesRead < 24 || !sig.every((b, i) => buf[i] === b) || buf.toString('latin1', 12, 16) !== 'IHDR') {
       throw new DatasetError(jsonFile, field, `image ${file} is not a PNG file`);
     }
-    return { file, width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+    const width = buf.readUInt32BE(16);
+    const height = buf.readUInt32BE(20);
+    try {
+      checkPngSize(width, height, file);
+    } catch (err) {
+      throw new DatasetError(jsonFile, field, `image ${(err as Error).message}`);
+    }
+    return { file, width, height };
   } finally {
     await fh.close();
   }
