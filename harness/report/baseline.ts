@@ -49,7 +49,7 @@ export interface RunSummary {
   preset: string;
   prior: string;
   seed: number | null;
-  environment: { adapter: string; fallbackAdapter: boolean | null; browser: string; commit: string | null; tool: string; node: string; cpu: string };
+  environment: { adapter: string; fallbackAdapter: boolean | null; runtime?: string; browser: string; commit: string | null; tool: string; node: string; cpu: string };
   metrics: MetricMeans[];
   stages: StageTime[];
   kernels: KernelTime[];
@@ -117,6 +117,7 @@ export function summarizeRun(data: RunData): RunSummary {
     environment: {
       adapter: a ? `${a.description || ''} (${[a.vendor, a.architecture].filter(Boolean).join(' / ')})` : 'unknown',
       fallbackAdapter: a?.isFallbackAdapter ?? null,
+      runtime: env?.runtime ?? 'chromium',
       browser: env?.browser?.version ?? 'unknown',
       commit: env?.tool?.commit ?? null,
       tool: env?.tool?.version ?? 'unknown',

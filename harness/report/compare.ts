@@ -127,7 +127,8 @@ export function judge(metric: string, a: number | null, b: number | null, tolera
 }
 
 function side(label: string, s: RunSummary): Comparison['a'] {
-  return { label, runId: s.source.runId, preset: s.preset, prior: s.prior, adapter: s.environment.adapter, commit: s.environment.commit };
+  const runtime = s.environment.runtime && s.environment.runtime !== 'chromium' ? ` on ${s.environment.runtime}` : '';
+  return { label, runId: s.source.runId, preset: s.preset, prior: s.prior, adapter: s.environment.adapter + runtime, commit: s.environment.commit };
 }
 
 function timings<T extends StageTime | KernelTime>(a: T[], b: T[], key: (x: T) => string, ms: (x: T) => number, extra: (x: T) => Partial<TimingComparison>): TimingComparison[] {

@@ -53,6 +53,7 @@ function envRows(data: RunData): [string, string][] {
     ['prior', r.prior],
     ['seed', r.seed === undefined ? '–' : String(r.seed)],
     ['adapter', a ? `${a.description || '(no description)'} — ${[a.vendor, a.architecture].filter(Boolean).join(' / ')}${a.isFallbackAdapter ? ' [fallback/software adapter]' : ''}` : 'unknown'],
+    ['runtime', env?.runtime ?? 'chromium'],
     ['browser', env?.browser ? `${env.browser.version ?? '?'} (adapter flags: ${env.browser.adapterFlags ?? '?'})` : 'unknown'],
     ['commit', env?.tool?.commit ?? 'unknown'],
     ['tool', env?.tool?.version ? `dg4d-bench ${env.tool.version}` : 'unknown'],

@@ -35,6 +35,8 @@ export interface RunJson {
   prior: string;
   kind?: string;
   environment?: {
+    /** 'chromium' (headless Chromium) or 'dawn' (Dawn in Node); absent in runs before --runtime. */
+    runtime?: string;
     tool?: { version?: string; commit?: string | null };
     node?: string;
     os?: { platform?: string; cpuModel?: string; cpuCount?: number };
