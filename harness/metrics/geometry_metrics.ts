@@ -84,74 +84,91 @@ export function sampleSurface(m: TriangleMesh, count: number, seed: number): Flo
   return out;
 }
 
-/** Nearest-neighbour queries over a point set through a uniform grid. */
-export class PointGrid {
-  private readonly cell: number;
-  private readonly lo: number[];
-  private readonly dims: number[];
-  private readonly start: Uint32Array;
-  private readonly items: Uint32Array;
+/**
+ * Nearest-neighbour queries over a point set: a k-d tree (median splits on the
+ * widest axis, stored implicitly in a permutation), so far-away queries cost
+ * log n like near ones.
+ */
+export class PointTree {
+  private readonly order: Uint32Array;
+  private readonly axis: Uint8Array;
 
   constructor(private readonly points: Float64Array) {
     const n = points.length / 3;
-    this.lo = [Infinity, Infinity, Infinity];
-    const hi = [-Infinity, -Infinity, -Infinity];
-    for (let i = 0; i < points.length; i++) {
-      this.lo[i % 3] = Math.min(this.lo[i % 3]!, points[i]!);
-      hi[i % 3] = Math.max(hi[i % 3]!, points[i]!);
-    }
-    const ext = [0, 1, 2].map((a) => Math.max(hi[a]! - this.lo[a]!, 1e-9));
-    // About 2 points per cell for surface samples.
-    this.cell = Math.max(Math.sqrt((ext[0]! * ext[1]! + ext[1]! * ext[2]! + ext[0]! * ext[2]!) / Math.max(1, n / 2)), 1e-9);
-    this.dims = ext.map((e) => Math.min(1024, Math.floor(e / this.cell) + 1));
-    const cells = this.dims[0]! * this.dims[1]! * this.dims[2]!;
-    const counts = new Uint32Array(cells + 1);
-    const key = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      key[i] = this.cellOf(points[3 * i]!, points[3 * i + 1]!, points[3 * i + 2]!);
-      counts[key[i]! + 1] = counts[key[i]! + 1]! + 1;
-    }
-    for (let c = 0; c < cells; c++) counts[c + 1] = counts[c + 1]! + counts[c]!;
-    this.start = counts;
-    this.items = new Uint32Array(n);
-    const fill = counts.slice(0, cells);
-    for (let i = 0; i < n; i++) this.items[fill[key[i]!]!++] = i;
+    this.order = Uint32Array.from({ length: n }, (_, i) => i);
+    this.axis = new Uint8Array(n);
+    this.build(0, n);
   }
 
-  private coord(v: number, a: number): number {
-    return Math.min(this.dims[a]! - 1, Math.max(0, Math.floor((v - this.lo[a]!) / this.cell)));
-  }
-
-  private cellOf(x: number, y: number, z: number): number {
-    return this.coord(x, 0) + this.dims[0]! * (this.coord(y, 1) + this.dims[1]! * this.coord(z, 2));
-  }
-
-  /** Distance from (x, y, z) to the nearest point. */
-  nearest(x: number, y: number, z: number): number {
-    const c = [this.coord(x, 0), this.coord(y, 1), this.coord(z, 2)];
-    let best = Infinity;
-    const maxRing = Math.max(...this.dims);
-    for (let r = 0; r <= maxRing; r++) {
-      // Every point in rings > r is at least (r) cells away from the query's cell.
-      if (best < (r - 1) * this.cell) break;
-      for (let k = c[2]! - r; k <= c[2]! + r; k++) {
-        if (k < 0 || k >= this.dims[2]!) continue;
-        for (let j = c[1]! - r; j <= c[1]! + r; j++) {
-          if (j < 0 || j >= this.dims[1]!) continue;
-          const onShell = k === c[2]! - r || k === c[2]! + r || j === c[1]! - r || j === c[1]! + r;
-          for (let i = c[0]! - r; i <= c[0]! + r; i += onShell || r === 0 ? 1 : 2 * r) {
-            if (i < 0 || i >= this.dims[0]!) continue;
-            const cell = i + this.dims[0]! * (j + this.dims[1]! * k);
-            for (let s = this.start[cell]!; s < this.start[cell + 1]!; s++) {
-              const p = this.items[s]!;
-              const d = Math.hypot(this.points[3 * p]! - x, this.points[3 * p + 1]! - y, this.points[3 * p + 2]! - z);
-              if (d < best) best = d;
-            }
-          }
-        }
+  private build(lo: number, hi: number): void {
+    if (hi - lo <= 1) return;
+    const P = this.points;
+    const min = [Infinity, Infinity, Infinity];
+    const max = [-Infinity, -Infinity, -Infinity];
+    for (let k = lo; k < hi; k++) {
+      const p = this.order[k]!;
+      for (let a = 0; a < 3; a++) {
+        min[a] = Math.min(min[a]!, P[3 * p + a]!);
+        max[a] = Math.max(max[a]!, P[3 * p + a]!);
       }
     }
-    return best;
+    const ext = [0, 1, 2].map((a) => max[a]! - min[a]!);
+    const axis = ext[0]! >= ext[1]! && ext[0]! >= ext[2]! ? 0 : ext[1]! >= ext[2]! ? 1 : 2;
+    const mid = (lo + hi) >> 1;
+    this.select(lo, hi - 1, mid, axis);
+    this.axis[mid] = axis;
+    this.build(lo, mid);
+    this.build(mid + 1, hi);
+  }
+
+  /** Quickselect: order[k] becomes the element of rank k along `axis` within [lo, hi]. */
+  private select(lo: number, hi: number, k: number, axis: number): void {
+    const o = this.order;
+    const key = (i: number) => this.points[3 * o[i]! + axis]!;
+    while (hi > lo) {
+      const pivot = key((lo + hi) >> 1);
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (key(i) < pivot) i++;
+        while (key(j) > pivot) j--;
+        if (i <= j) {
+          const t = o[i]!;
+          o[i] = o[j]!;
+          o[j] = t;
+          i++;
+          j--;
+        }
+      }
+      if (k <= j) hi = j;
+      else if (k >= i) lo = i;
+      else return;
+    }
+  }
+
+  /** Distance from (x, y, z) to the nearest point (Infinity for an empty set). */
+  nearest(x: number, y: number, z: number): number {
+    const q = [x, y, z];
+    let best2 = Infinity;
+    const P = this.points;
+    const visit = (lo: number, hi: number): void => {
+      if (hi <= lo) return;
+      const mid = (lo + hi) >> 1;
+      const p = this.order[mid]!;
+      const dx = P[3 * p]! - x;
+      const dy = P[3 * p + 1]! - y;
+      const dz = P[3 * p + 2]! - z;
+      const d2 = dx * dx + dy * dy + dz * dz;
+      if (d2 < best2) best2 = d2;
+      if (hi - lo === 1) return;
+      const a = this.axis[mid]!;
+      const diff = q[a]! - P[3 * p + a]!;
+      const [near, far] = diff < 0 ? [[lo, mid], [mid + 1, hi]] : [[mid + 1, hi], [lo, mid]];
+      visit(near[0]!, near[1]!);
+      if (diff * diff < best2) visit(far[0]!, far[1]!);
+    };
+    visit(0, this.order.length);
+    return Math.sqrt(best2);
   }
 }
 
@@ -164,9 +181,9 @@ export function geometryMetrics(pred: TriangleMesh, gt: TriangleMesh, o: Geometr
   const a = sampleSurface(pred, n, seed);
   // One seed for both: identical meshes give identical samples (distance exactly 0).
   const b = sampleSurface(gt, n, seed);
-  const ga = new PointGrid(a);
-  const gb = new PointGrid(b);
-  const oneWay = (pts: Float64Array, grid: PointGrid) => {
+  const ga = new PointTree(a);
+  const gb = new PointTree(b);
+  const oneWay = (pts: Float64Array, grid: PointTree) => {
     let sum = 0;
     let within = 0;
     for (let i = 0; i < pts.length / 3; i++) {

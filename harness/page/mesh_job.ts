@@ -4,7 +4,12 @@
 import { BakeKernels, Baker, MeshRaster, uploadMesh, type BakeConfig } from '../mesh/bake.ts';
 import { bakeViewParams, type BakeOptions } from '../mesh/bake_ref.ts';
 import { DensityGrid } from '../mesh/density_grid.ts';
+import { meshFrame, meshRefine, type MeshFrameResult, type MeshModules, type MeshRefineResult, type MeshStageConfig } from '../mesh/mesh_stage.ts';
 import { RefineKernels, refineTextures, type RefineConfig } from '../mesh/refine.ts';
+import type { ExportMesh } from '../mesh/export_obj.ts';
+import { loadAsm } from '../mesh/wasm.ts';
+import type { MarchingCubesExports, MeshExports } from '../mesh/surface.ts';
+import type { UvUnwrapExports } from '../mesh/uv_unwrap.ts';
 import type { GtCameraSpec, MeshData } from '../gt/mesh.ts';
 import { densityGridSpec, type GridSpec } from '../mesh/density_grid_ref.ts';
 import { readF32, uploadBuffer } from '../gpu/readback.ts';
@@ -197,4 +202,50 @@ export const refineJob: Job = async (ctx, raw) => {
   }
 };
 
-export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob, bakeKernels: bakeKernelsJob, bake: bakeJob, refine: refineJob };
+let modules: Promise<MeshModules> | null = null;
+
+/** The asm/ builds, fetched from the static server once per page (harness/browser/server.ts: /asm/<name>.wasm). */
+function meshModules(): Promise<MeshModules> {
+  const bytes = async (name: string) => {
+    const res = await fetch(`/asm/${name}.wasm`);
+    if (!res.ok) throw new Error(`asm/build/${name}.wasm: HTTP ${res.status} (run: node asm/build.mjs)`);
+    return res.arrayBuffer();
+  };
+  const p: Promise<MeshModules> =
+    modules ??
+    (async () => ({
+      marchingCubes: await loadAsm<MarchingCubesExports>('marching_cubes', await bytes('marching_cubes')),
+      mesh: await loadAsm<MeshExports>('mesh', await bytes('mesh')),
+      uvUnwrap: await loadAsm<UvUnwrapExports>('uv_unwrap', await bytes('uv_unwrap')),
+    }))();
+  modules = p;
+  p.catch(() => (modules = null));
+  return p;
+}
+
+export interface MeshFrameJobArgs {
+  params: GaussianParams;
+  config: MeshStageConfig;
+  refineCamera: GtCameraSpec;
+  isStatic?: boolean;
+}
+
+/** One frame of the mesh stage (harness/mesh/mesh_stage.ts meshFrame). */
+export const meshFrameJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as MeshFrameJobArgs;
+  return meshFrame(ctx, await meshModules(), args.params, args.config, args.refineCamera, { isStatic: args.isStatic }) satisfies Promise<MeshFrameResult>;
+};
+
+export interface MeshRefineJobArgs {
+  frames: { mesh: ExportMesh; texture: Float32Array; target: Float32Array }[];
+  camera: GtCameraSpec;
+  config: MeshStageConfig;
+}
+
+/** The refinement over all frames (meshRefine). */
+export const meshRefineJob: Job = async (ctx, raw) => {
+  const args = raw as unknown as MeshRefineJobArgs;
+  return meshRefine(ctx, args.frames, args.camera, args.config) satisfies Promise<MeshRefineResult>;
+};
+
+export const MESH_JOBS: Record<string, Job> = { densityGrid: densityGridJob, bakeKernels: bakeKernelsJob, bake: bakeJob, refine: refineJob, meshFrame: meshFrameJob, meshRefine: meshRefineJob };

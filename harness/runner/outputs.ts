@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../report/atomic.ts';
 import { writePlyFile } from '../splat/ply.ts';
 import { summarize } from '../util/stats.ts';
 import type { EvalSet, RunInputs } from './inputs.ts';
+import { GEOMETRY_COLUMNS, type MeshRunResult } from './mesh_run.ts';
 import { NO_MODEL } from '../metrics/learned_metrics.ts';
 import { INPUT_SET, type SetScore, type VariantOutcome } from './pipeline_run.ts';
 
@@ -43,6 +44,8 @@ export interface RunFilesInput {
   staticFit: PipelineStaticResult;
   outcomes: VariantOutcome[];
   inputs: RunInputs;
+  /** The mesh stage's rows per method (harness/runner/mesh_run.ts); its files are already written. */
+  mesh?: MeshRunResult[];
   /** Columns of the summary table beyond the metrics (ablations: the switch). */
   table: { title: string; markdown: string; csv: { rows: Record<string, string | number>[]; columns: string[] } };
 }
@@ -64,9 +67,10 @@ export async function writeRunFiles(r: RunFilesInput): Promise<RunCsvRows> {
     if (d) stages.push({ ...tag, stage: 'dynamic', method: o.label, prior, preset, iterations: d.iterations, wall_ms: d.wallMs, train_ms: d.trainMs, iters_per_s: d.iterations / (d.trainMs / 1000), samples_per_iter: d.samplesPerIteration, gaussians: s.gaussians, field_parameters: d.fieldParameters });
     stages.push({ ...tag, stage: 'eval', method: o.label, prior, preset, iterations: 0, wall_ms: o.result.evalMs, train_ms: 0, iters_per_s: 0, samples_per_iter: '', gaussians: s.gaussians, field_parameters: '' });
   }
+  for (const m of r.mesh ?? []) stages.push(...m.stages);
   const tables: RunCsvRows = {
     'stages.csv': { columns: STAGE_COLUMNS, rows: stages },
-    'kernels.csv': { columns: KERNEL_COLUMNS, rows: [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null))] },
+    'kernels.csv': { columns: KERNEL_COLUMNS, rows: [...kernelRows(tag, 'static', 'all', s.timings), ...r.outcomes.flatMap((o) => kernelRows(tag, 'dynamic', o.label, o.result.dynamic?.timings ?? null)), ...(r.mesh ?? []).flatMap((m) => m.kernels)] },
     'metrics.csv': {
       columns: METRIC_COLUMNS,
       rows: r.outcomes.flatMap((o) =>
@@ -101,6 +105,7 @@ export async function writeRunFiles(r: RunFilesInput): Promise<RunCsvRows> {
       ],
     },
   };
+  if (r.mesh?.length) tables['geometry.csv'] = { columns: GEOMETRY_COLUMNS, rows: r.mesh.flatMap((m) => m.geometry) };
   for (const [name, t] of Object.entries(tables)) await writeCsv(join(dir, name), t.rows, t.columns);
   await writeFileAtomic(join(dir, 'results.md'), `${r.table.title}\n\n${r.table.markdown}\n`);
   await writeCsv(join(dir, 'results.csv'), r.table.csv.rows, r.table.csv.columns);

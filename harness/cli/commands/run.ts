@@ -9,6 +9,7 @@ import { MetricModelError, findMetricModels, metricModelsDataRoots, type MetricM
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
 import { loadRunInputs, RUN_KINDS, type RunInputs, type RunKind } from '../../runner/inputs.ts';
 import { writeRunFiles } from '../../runner/outputs.ts';
+import { meshFrameTimes, runMeshExport, type MeshRunResult } from '../../runner/mesh_run.ts';
 import { runStaticFit, runVariant, type SetScore, type Variant, type VariantOutcome } from '../../runner/pipeline_run.ts';
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
@@ -36,6 +37,9 @@ render) to the run directory.
   --image FILE --video DIR   image-to-4d input without a scene folder (front
                              camera assumed; reference prior only)
   --method M[,M...]|all      ${METHODS.join(' | ')} (default dg4d)
+  --no-mesh                  skip the mesh stage (otherwise each method's frames
+                             become mesh/<method>/frame_NNN.obj/.mtl/.png and
+                             mesh/<method>/animated.glb, with geometry.csv)
   --prior oracle|reference   what supervises other views (default oracle:
                              ground-truth training views; shown everywhere)
 ${GPU_OPTIONS_HELP}`;
@@ -45,7 +49,7 @@ interface RunCommandRecord extends RunRecordBase {
   kind: RunKind;
   methods: string[];
   source?: Record<string, string>;
-  results?: { static: { iterations: number; wallMs: number; gaussians: number }; methods: { label: string; summary: Record<string, SetScore>; dynamicMs: number | null; evalMs: number }[] };
+  results?: { static: { iterations: number; wallMs: number; gaussians: number }; methods: { label: string; summary: Record<string, SetScore>; dynamicMs: number | null; evalMs: number }[]; mesh?: ({ label: string } & MeshRunResult['summary'])[] };
 }
 
 export function priorOption(value: string | undefined): PriorKind {
@@ -94,7 +98,7 @@ export async function metricModelsOption(dir: string | undefined): Promise<Metri
 export async function runCommand(argv: string[]): Promise<number> {
   const [kind, ...rest] = argv;
   if (!kind || !(RUN_KINDS as readonly string[]).includes(kind)) throw new UsageError(`dg4d run: the first argument must be one of ${RUN_KINDS.join(', ')}${kind ? `, got '${kind}'` : ''}`);
-  const opts = parse('run', rest, { ...GPU_OPTIONS, prior: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' }, scene: { type: 'string' }, image: { type: 'string' }, video: { type: 'string' } });
+  const opts = parse('run', rest, { ...GPU_OPTIONS, prior: { type: 'string' }, method: { type: 'string' }, data: { type: 'string' }, scene: { type: 'string' }, image: { type: 'string' }, video: { type: 'string' }, 'no-mesh': { type: 'boolean', default: false } });
   const adapter = adapterOption(opts.adapter);
   const runtime = runtimeOption(opts.runtime);
   const prior = priorOption(opts.prior);
@@ -122,19 +126,29 @@ export async function runCommand(argv: string[]): Promise<number> {
     run.record.config = Object.fromEntries(methods.map((m) => [m, methodConfig(m, preset)]));
     run.setEnvironment(session, info);
     await run.save();
-    const o = { preset, prior, seed, log, metricModels };
+    // The mesh stage needs each method's Gaussians at the exported frames.
+    const meshFrames = opts['no-mesh'] ? [] : meshFrameTimes(inputs, preset);
+    const o = { preset, prior, seed, log, metricModels, paramsAt: meshFrames.map((f) => f.time) };
     const staticFit = await runStaticFit(session, inputs, o);
     const outcomes: VariantOutcome[] = [];
+    const meshes: MeshRunResult[] = [];
     for (const method of methods) {
       const v: Variant = { label: method, method };
-      outcomes.push(await runVariant(session, inputs, staticFit.params, v, o));
+      const outcome = await runVariant(session, inputs, staticFit.params, v, o);
+      outcomes.push(outcome);
+      if (meshFrames.length) {
+        const frames = meshFrames.map((f, k) => ({ ...f, params: outcome.result.paramsAt[k]!.params }));
+        meshes.push(await runMeshExport(session, inputs, { label: method, frames, isStatic: method === 'static' }, { preset, prior, dir: run.dir, log }));
+        outcome.result.paramsAt = [];
+      }
     }
     const table = resultsTable(inputs, staticFit.wallMs, outcomes);
     const title = `${kind}, preset ${preset}, prior: ${prior}, ${info.description}, ${new Date().toISOString().slice(0, 10)} (${Object.keys(inputs.eval).join(', ')} views; PSNR in dB, composited on white)`;
-    await writeRunFiles({ dir: run.dir, prior, preset, staticFit, outcomes, inputs, table: { title, markdown: table.markdown, csv: table.csv } });
+    await writeRunFiles({ dir: run.dir, prior, preset, staticFit, outcomes, inputs, table: { title, markdown: table.markdown, csv: table.csv }, mesh: meshes });
     run.record.results = {
       static: { iterations: staticFit.iterations, wallMs: staticFit.wallMs, gaussians: staticFit.gaussians },
       methods: outcomes.map((x) => ({ label: x.label, summary: x.summary, dynamicMs: x.result.dynamic?.wallMs ?? null, evalMs: x.result.evalMs })),
+      mesh: meshes.map((m) => ({ label: m.label, ...m.summary })),
     };
     await run.complete();
     if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, ...run.record }, null, 2) + '\n');
