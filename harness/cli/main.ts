@@ -13,6 +13,7 @@ import { DatasetError } from '../../datasets/validate.ts';
 import { RunInputError } from '../runner/inputs.ts';
 import { UsageError } from './args.ts';
 import { OutputDirError } from '../report/run_dir.ts';
+import { RunRecorder } from '../report/run_record.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(entry.help + '\n');
     return 0;
   }
+  const stopSignals = onStopSignals(command);
   try {
     return await entry.run(rest);
   } catch (err) {
@@ -64,5 +66,31 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`dg4d ${command} failed: ${e.message}\n`);
     if (process.env.DG4D_DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
+  } finally {
+    stopSignals();
   }
+}
+
+/**
+ * SIGINT / SIGTERM: every unfinished run directory is marked `interrupted`
+ * (run.json, stages.csv), then the process exits 130 / 143; the browser's
+ * process group is killed on exit (harness/browser/session.ts). Returns the
+ * function that removes the handlers.
+ */
+function onStopSignals(command: string): () => void {
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
+  const handlers = (Object.keys(codes) as (keyof typeof codes)[]).map((signal) => {
+    const handler = () => {
+      process.stderr.write(`\ndg4d ${command}: ${signal}: marking the run interrupted and stopping\n`);
+      // Exits even if writing hangs; a second signal during the wait exits at once.
+      setTimeout(() => process.exit(codes[signal]), 10_000).unref();
+      process.once(signal, () => process.exit(codes[signal]));
+      void RunRecorder.interruptAll(signal).finally(() => process.exit(codes[signal]));
+    };
+    process.once(signal, handler);
+    return [signal, handler] as const;
+  });
+  return () => {
+    for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+  };
 }

@@ -17,6 +17,7 @@ import type { GaussianParams } from '../splat/model.ts';
 import type { LearnedMetricsConfig } from '../metrics/learned_metrics.ts';
 import type { Job } from './context.ts';
 import { evaluateScene, learnedMetricsFor, packSetScores, type SetScoresPacked } from './metrics_job.ts';
+import { inStage, type FaultSpec } from './stage_scope.ts';
 
 export interface PipelineOverrides {
   static?: Partial<StaticStageConfig>;
@@ -33,6 +34,8 @@ export interface PipelineStaticArgs {
   reference: PosedImage;
   train: PosedImage[];
   overrides?: Partial<StaticStageConfig>;
+  /** Tests only: a fault to inject (stage_scope.ts). */
+  fault?: FaultSpec | null;
 }
 
 export interface StageSummary {
@@ -71,6 +74,8 @@ export interface PipelineDynamicArgs {
   overrides?: PipelineOverrides;
   /** Also return the Gaussians at these times (mesh export, per-frame PLY). */
   paramsAt?: number[];
+  /** Tests only: a fault to inject (stage_scope.ts). */
+  fault?: FaultSpec | null;
 }
 
 export interface PipelineDynamicResult {
@@ -111,7 +116,7 @@ export const pipelineStaticJob: Job = async (ctx, rawArgs) => {
   const config: StaticStageConfig = { ...staticStageConfig(args.preset), ...(args.overrides ?? {}) };
   const timer = new GpuTimer(ctx.gpu);
   try {
-    const s = await runStaticStage(ctx, { reference: args.reference, train: args.train }, config, { seed: deriveSeed(args.seed, 101), prior: args.prior, emit: ctx.emit, timer });
+    const s = await inStage(ctx, 'static', args.fault, (c) => runStaticStage(c, { reference: args.reference, train: args.train }, config, { seed: deriveSeed(args.seed, 101), prior: args.prior, emit: c.emit, timer }));
     const out: PipelineStaticResult = {
       iterations: s.iterations,
       wallMs: s.wallMs,
@@ -136,17 +141,22 @@ export const pipelineDynamicJob: Job = async (ctx, rawArgs) => {
   const config = applyOverrides(methodConfig(args.method, args.preset), args.overrides);
   const timer = new GpuTimer(ctx.gpu);
   try {
-    const field = config.field && config.dynamic ? await createField(ctx, config.field, { frames: config.dynamic.frames, seed: deriveSeed(args.seed, 102) }) : null;
-    const d =
-      field && config.dynamic
-        ? await runDynamicStage(ctx, { canonical: args.canonical, video: args.video, train: args.train }, field, config.dynamic, {
+    const dynamic = config.field && config.dynamic ? { field: config.field, stage: config.dynamic } : null;
+    const trained = dynamic
+      ? await inStage(ctx, 'dynamic', args.fault, async (c) => {
+          const field = await createField(c, dynamic.field, { frames: dynamic.stage.frames, seed: deriveSeed(args.seed, 102) });
+          const d = await runDynamicStage(c, { canonical: args.canonical, video: args.video, train: args.train }, field, dynamic.stage, {
             seed: deriveSeed(args.seed, 103),
             prior: args.prior,
             label: args.method,
-            emit: ctx.emit,
+            emit: c.emit,
             timer,
-          })
-        : null;
+          });
+          return { field, d };
+        })
+      : null;
+    const field = trained?.field ?? null;
+    const d = trained?.d ?? null;
     const scene = d?.scene ?? staticScene(ctx, args.canonical, config.static.background);
     try {
       const evalStart = performance.now();
@@ -157,10 +167,12 @@ export const pipelineDynamicJob: Job = async (ctx, rawArgs) => {
           return [name, { cameras, targets, previews: args.previews?.[name] ?? [] }];
         }),
       );
-      const learned = await learnedMetricsFor(args.metricModels, ctx.assets);
-      const scored = await evaluateScene(ctx, scene, sets, {
-        learned,
-        onSet: (name, n) => ctx.emit({ type: 'step', stage: 'eval', iter: n, of: n, method: args.method, set: name }),
+      const scored = await inStage(ctx, 'eval', args.fault, async (c) => {
+        const learned = await learnedMetricsFor(args.metricModels, c.assets);
+        return evaluateScene(c, scene, sets, {
+          learned,
+          onSet: (name, n) => c.emit({ type: 'step', stage: 'eval', iter: n, of: n, method: args.method, set: name }),
+        });
       });
       const evaluation = Object.fromEntries(Object.entries(scored).map(([k, v]) => [k, packSetScores(v)]));
       const evalMs = performance.now() - evalStart;

@@ -3,6 +3,8 @@
 export type PageMessage =
   | { type: 'step'; stage: string; iter: number; of: number; [extra: string]: unknown }
   | { type: 'log'; level: 'info' | 'warn'; text: string }
+  /** A pipeline stage begins or ends inside a page job (harness/page/stage_scope.ts): the host blames faults on it. */
+  | { type: 'stage'; stage: string; event: 'begin' | 'end' }
   | { type: 'device-lost'; reason: string; message: string }
   | { type: 'gpu-error'; kind: 'validation' | 'out-of-memory' | 'internal'; message: string };
 

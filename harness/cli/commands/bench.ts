@@ -102,7 +102,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   log(`run directory: ${run.dir}`);
   const t0 = performance.now();
 
-  const session = await openSession({ adapter, runtime: runtimeOption(opts.runtime), runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet) });
+  // The tracker names the stage of any fault and records it (harness/report/fault.ts).
+  const session = run.stages.wrap(
+    await openSession({ adapter, runtime: runtimeOption(opts.runtime), runDir: run.dir, quiet: opts.quiet, onMessage: run.stages.listen(progressPrinter(opts.quiet)) }).catch(async (err) => {
+      await run.fail(err);
+      throw err;
+    }),
+  );
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
@@ -121,6 +127,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const staticFits: StaticFitCache = new Map();
     for (const [i, entry] of plan.entries()) {
       log(`\n[${i + 1}/${plan.length}] ${entry.task} ${entry.scene}: ${entry.methods.join(', ')}  (${((performance.now() - t0) / 1000).toFixed(0)} s so far)`);
+      run.stages.setContext({ scene: entry.scene, task: entry.task, dir: run.path(`scenes/${entryDirName(entry)}`) });
       results.push(await runSuiteEntry(session, entry, inputs[i]!, run.path(`scenes/${entryDirName(entry)}`), o, staticFits));
     }
     await writeSuiteCsvs(run.dir, results);

@@ -118,7 +118,14 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const run = await RunRecorder.create<RunCommandRecord>(opts.out, { command: 'run', kind: kind as RunKind, methods, preset: requestedPreset ?? 'small', seed, prior, config: {}, source: inputs.source });
   log(`run directory: ${run.dir}`);
-  const session = await openSession({ adapter, runtime, runDir: run.dir, quiet: opts.quiet, onMessage: progressPrinter(opts.quiet), dataRoots: metricModelsDataRoots(metricModels) });
+  // The tracker names the stage of any fault and records it (harness/report/fault.ts).
+  run.stages.setContext({ scene: inputs.scene, task: kind });
+  const session = run.stages.wrap(
+    await openSession({ adapter, runtime, runDir: run.dir, quiet: opts.quiet, onMessage: run.stages.listen(progressPrinter(opts.quiet)), dataRoots: metricModelsDataRoots(metricModels) }).catch(async (err) => {
+      await run.fail(err);
+      throw err;
+    }),
+  );
   try {
     const info = await session.adapterInfo();
     const preset = presetForAdapter(requestedPreset, info, 'small', 'paper') as PresetName;
