@@ -103,10 +103,12 @@ export class GpuHost {
     } finally {
       this.lostReject = null;
     }
-    // Pop innermost first; a lost device resolves or rejects these harmlessly.
+    // Pop innermost first. A lost device resolves or rejects these harmlessly in
+    // Chromium; Dawn in Node never settles them, so the loss ends the wait.
+    const gone = device.lost.then(() => null);
     const errors: string[] = [];
     for (const filter of [...scopes].reverse()) {
-      const error = await device.popErrorScope().catch(() => null);
+      const error = await Promise.race([device.popErrorScope(), gone]).catch(() => null);
       if (error) errors.push(`${filter}: ${error.message}`);
     }
     if (failure) throw failure;
