@@ -14,7 +14,9 @@
 //   then      Adam on the field; Adam on the canonical Gaussians when `canonical`
 //             is 'joint' (or during the warm-up, which trains only them)
 // Time noise (AST) is drawn on the host per sample from the seeded stream, so a
-// run is reproducible. The loss is never read in the loop (see static_stage.ts).
+// run is reproducible. Every nonFiniteCheckEvery iterations (default 10) the
+// field's and the canonical parameters and gradients are checked for NaN / Inf
+// (harness/gpu/nonfinite.ts): a fault stops the stage naming iteration and group. The loss is never read in the loop (see static_stage.ts).
 import lossSource from '../../wgsl/loss.wgsl';
 import type { DeformationField, DeformBuffers } from '../deform/field.ts';
 import type { Gpu } from '../gpu/device.ts';
@@ -22,11 +24,12 @@ import { WgslLayouts } from '../gpu/layout.ts';
 import type { PipelineCache } from '../gpu/pipelines.ts';
 import { readBuffer, readF32, uploadBuffer } from '../gpu/readback.ts';
 import type { GpuTimer, TimingSamples } from '../gpu/timer.ts';
+import { encodeInjection, NONFINITE_CHECK_EVERY, NonFiniteCheck, type CheckedBuffer, type NonFiniteInjection } from '../gpu/nonfinite.ts';
 import type { PageMessage } from '../protocol/messages.ts';
 import { Adam, type LrSchedule } from '../splat/adam.ts';
 import { Camera } from '../splat/camera.ts';
 import { LossPlan, dispatchLoss, type LossWeights } from '../splat/loss.ts';
-import { GaussianModel, groupWidth, type GaussianParams, type ParamGroup } from '../splat/model.ts';
+import { GaussianModel, groupWidth, PARAM_GROUPS, type GaussianParams, type ParamGroup } from '../splat/model.ts';
 import { Renderer } from '../splat/render.ts';
 import { compositeOver, resampleArea } from './images.ts';
 import type { PriorKind } from './presets.ts';
@@ -93,6 +96,10 @@ export interface DynamicStageConfig {
   frames: number;
   lossEvery: number;
   stepEvery: number;
+  /** Check parameters and gradients for NaN / Inf every this many iterations (default NONFINITE_CHECK_EVERY). */
+  nonFiniteCheckEvery?: number;
+  /** Tests only: write NaN into a group's parameters or gradients (field groups by name, canonical ones as `canonical.<group>`). */
+  injectNonFinite?: NonFiniteInjection;
 }
 
 export interface DynamicStageOptions {
@@ -360,6 +367,22 @@ export async function runDynamicStage(
     for (const [k, v] of Object.entries(config.loss.prior) as [keyof LossWeights, number][]) priorWeights[k] = v / Math.max(1, priorPerIter);
     const inFlight: Promise<void>[] = [];
     const joint = config.canonical === 'joint';
+    const fieldGroups = field.adamGroups();
+    const checked: (CheckedBuffer & { floats: number })[] = [
+      ...fieldGroups.flatMap((g) => [
+        { group: g.name, kind: 'parameters' as const, buffer: g.params, floats: g.width * g.capacity },
+        { group: g.name, kind: 'gradients' as const, buffer: g.grads, floats: g.width * g.capacity },
+      ]),
+      ...PARAM_GROUPS.flatMap((g) => {
+        const floats = canonical.count * groupWidth(g, canonical.shDegree);
+        return [
+          { group: `canonical.${g}`, kind: 'parameters' as const, buffer: canonical.params[g], floats },
+          { group: `canonical.${g}`, kind: 'gradients' as const, buffer: canonical.grads[g], floats },
+        ];
+      }),
+    ];
+    const check = await NonFiniteCheck.create(gpu, cache, 'dynamic', config.nonFiniteCheckEvery ?? NONFINITE_CHECK_EVERY, checked);
+    owned.push(check);
 
     const trainStart = performance.now();
     for (let iter = 1; iter <= N; iter++) {
@@ -368,6 +391,7 @@ export async function runDynamicStage(
       canonical.clearGrads(enc);
       field.clearGrads(enc);
       loss.clearValues(enc);
+      encodeInjection(enc, device, checked, config.injectNonFinite, iter, 'parameters');
       const r = config.loss.stepRatio ? iter / N : 1;
       const refWeights: LossWeights = {};
       for (const [k, v] of Object.entries(config.loss.reference) as [keyof LossWeights, number][]) refWeights[k] = (v * r) / Math.max(1, framesPerIter);
@@ -392,11 +416,14 @@ export async function runDynamicStage(
       }
       const slot = curveSlot.get(iter);
       if (slot !== undefined) enc.copyBufferToBuffer(loss.values, 0, curve, slot * lossValuesLayout.size, lossValuesLayout.size);
+      encodeInjection(enc, device, checked, config.injectNonFinite, iter, 'gradients');
       if (!warming) fieldAdam.step(enc, undefined, timer);
       if (joint || warming) canonicalAdam.step(enc, canonical.count, timer);
+      if (check.due(iter, N)) check.encode(enc, iter, (e) => (e as (typeof checked)[number]).floats, timer);
       if (timer) await timer.submit(enc);
       else device.queue.submit([enc.finish()]);
       renderer.afterSubmit();
+      await check.afterSubmit();
       inFlight.push(device.queue.onSubmittedWorkDone());
       if (inFlight.length > MAX_IN_FLIGHT) await inFlight.shift();
       if (renderer.needsGrowth) await renderer.sync();
@@ -405,6 +432,7 @@ export async function runDynamicStage(
       }
     }
     await device.queue.onSubmittedWorkDone();
+    await check.finish();
     const trainMs = performance.now() - trainStart;
 
     const raw = new DataView(await readBuffer(device, curve));

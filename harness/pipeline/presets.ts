@@ -6,6 +6,7 @@ import type { LrSchedule } from '../splat/adam_ref.ts';
 import type { LossWeights } from '../splat/loss.ts';
 import type { ParamGroup } from '../splat/model.ts';
 import type { OrbitSampling } from './synthetic_gaussians.ts';
+import type { NonFiniteInjection } from '../gpu/nonfinite.ts';
 
 export const PRESETS = ['tiny', 'small', 'paper'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -70,6 +71,10 @@ export interface StaticStageConfig {
   lossEvery: number;
   /** Emit a progress step every this many iterations. */
   stepEvery: number;
+  /** Check parameters and gradients for NaN / Inf every this many iterations (default NONFINITE_CHECK_EVERY, harness/gpu/nonfinite.ts). */
+  nonFiniteCheckEvery?: number;
+  /** Tests only: write NaN into a group's parameters or gradients at an iteration. */
+  injectNonFinite?: NonFiniteInjection;
 }
 
 /**

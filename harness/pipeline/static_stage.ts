@@ -12,6 +12,11 @@
 // iterations its accumulated values are copied into a GPU-side curve buffer that
 // is read once at the end.
 //
+// Numerical faults: every nonFiniteCheckEvery iterations (default 10) the
+// parameters and gradients are checked for NaN / Inf on the GPU and the result
+// read back asynchronously (harness/gpu/nonfinite.ts); a fault stops the stage
+// with an error naming the iteration and the groups, within that many iterations.
+//
 // The CPU runs at most MAX_IN_FLIGHT iterations ahead of the GPU: the GPU always
 // has the next iteration queued, but progress messages stay honest and encoded
 // work cannot pile up without bound.
@@ -21,12 +26,13 @@ import { WgslLayouts } from '../gpu/layout.ts';
 import type { PipelineCache } from '../gpu/pipelines.ts';
 import { readBuffer, uploadBuffer } from '../gpu/readback.ts';
 import type { GpuTimer, TimingSamples } from '../gpu/timer.ts';
+import { encodeInjection, NONFINITE_CHECK_EVERY, NonFiniteCheck, type CheckedBuffer } from '../gpu/nonfinite.ts';
 import type { PageMessage } from '../protocol/messages.ts';
 import { Adam } from '../splat/adam.ts';
 import { Camera, type Matrix4Input } from '../splat/camera.ts';
 import { Densifier, type DensifyStats } from '../splat/densify.ts';
 import { LossPlan, dispatchLoss, type LossWeights } from '../splat/loss.ts';
-import { emptyParams, GaussianModel, type GaussianParams } from '../splat/model.ts';
+import { emptyParams, GaussianModel, groupWidth, PARAM_GROUPS, type GaussianParams } from '../splat/model.ts';
 import { Renderer } from '../splat/render.ts';
 import { compositeOver, resampleArea } from './images.ts';
 import { renderSizeAt, type PriorKind, type StaticStageConfig } from './presets.ts';
@@ -288,6 +294,13 @@ export async function runStaticStage(
     const priorWeights: LossWeights = {};
     for (const [k, v] of Object.entries(config.loss.prior) as [keyof LossWeights, number][]) priorWeights[k] = v / config.priorViews;
     const densifyLog: (DensifyStats & { iter: number })[] = [];
+    const checked: CheckedBuffer[] = PARAM_GROUPS.flatMap((g) => [
+      { group: g, kind: 'parameters' as const, buffer: model.params[g] },
+      { group: g, kind: 'gradients' as const, buffer: model.grads[g] },
+    ]);
+    const check = await NonFiniteCheck.create(gpu, cache, 'static', config.nonFiniteCheckEvery ?? NONFINITE_CHECK_EVERY, checked);
+    owned.push(check);
+    const checkedFloats = (e: CheckedBuffer) => model.count * groupWidth(e.group as (typeof PARAM_GROUPS)[number], model.shDegree);
     const inFlight: Promise<void>[] = [];
     let previous: SizeState | null = null;
 
@@ -307,6 +320,7 @@ export async function runStaticStage(
       previous = s;
       model.clearGrads(enc);
       s.loss.clearValues(enc);
+      encodeInjection(enc, device, checked, config.injectNonFinite, iter, 'parameters');
       const encodeView = (view: ViewTarget, weights: LossWeights) => {
         s.renderer.encodeForward(enc, model, view.camera, s.renderer.target, timer);
         enc.clearBuffer(s.grad);
@@ -318,10 +332,13 @@ export async function runStaticStage(
       if (prior === 'oracle') for (const k of drawViews(viewRnd, trainViews.length, config.priorViews, shuffle)) encodeView(s.train[k]!, priorWeights);
       const slot = curveSlot.get(iter);
       if (slot !== undefined) enc.copyBufferToBuffer(s.loss.values, 0, curve, slot * lossValuesLayout.size, lossValuesLayout.size);
+      encodeInjection(enc, device, checked, config.injectNonFinite, iter, 'gradients');
       adam.step(enc, model.count, timer);
+      if (check.due(iter, N)) check.encode(enc, iter, checkedFloats, timer);
       if (timer) await timer.submit(enc);
       else device.queue.submit([enc.finish()]);
       s.renderer.afterSubmit();
+      await check.afterSubmit();
       inFlight.push(device.queue.onSubmittedWorkDone());
       if (inFlight.length > MAX_IN_FLIGHT) await inFlight.shift();
       // A frame ran out of intersection room (rare: the GPU reported it asynchronously): grow now.
@@ -346,6 +363,7 @@ export async function runStaticStage(
       }
     }
     await device.queue.onSubmittedWorkDone();
+    await check.finish();
     const trainMs = performance.now() - trainStart;
 
     const raw = new DataView(await readBuffer(device, curve));
