@@ -55,6 +55,12 @@ test('video-to-4d on walker: dg4d and deformable-3dgs beat static by >= 3 dB; ev
   t.is(s.results.methods.find((m) => m.label === 'static')!.dynamicMs, null);
 
   for (const f of ['run.json', 'stages.csv', 'kernels.csv', 'metrics.csv', 'loss.csv', 'results.md', 'results.csv', 'static.ply', 'renders/dg4d_eval.png', 'renders/static_eval.png']) t.true(existsSync(join(out, f)), f);
+  // The mesh stage (tiny: every 4th frame and the last): files per method, geometry per exported frame.
+  for (const m of ['dg4d', 'deformable-3dgs', 'static']) for (const f of ['frame_000.obj', 'frame_000.mtl', 'frame_000.png', 'frame_031.obj', 'animated.glb']) t.true(existsSync(join(out, 'mesh', m, f)), `mesh/${m}/${f}`);
+  const geometry = csvRows(join(out, 'geometry.csv'));
+  t.is(geometry[0], 'scene,task,method,frame,chamfer,chamfer_rel,fscore,faces,vertices');
+  t.is(geometry.length, 1 + 3 * 9);
+  t.log(`chamfer_rel: ${JSON.stringify((s as unknown as { results: { mesh: { label: string; chamferRel: number }[] } }).results.mesh.map((m) => [m.label, +m.chamferRel.toFixed(4)]))}`);
   const runJson = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
   t.is(runJson.prior, 'oracle');
   t.is(runJson.config.dg4d.field.kind, 'hexplane');
@@ -74,14 +80,15 @@ test('video-to-4d on walker: dg4d and deformable-3dgs beat static by >= 3 dB; ev
 test('dnerf and image-to-4d runs complete and score their sets', async (t) => {
   t.timeout(600_000);
   const dir = await ensureTinyScene('jelly');
-  const dn = await dg4d(['run', 'dnerf', '--data', dir, '--preset', 'tiny', '--method', 'static', '--out', join(tmp, 'dnerf'), '--json', '--quiet']);
+  const dn = await dg4d(['run', 'dnerf', '--data', dir, '--preset', 'tiny', '--method', 'static', '--no-mesh', '--out', join(tmp, 'dnerf'), '--json', '--quiet']);
   t.is(dn.code, 0, dn.stderr);
   const d = JSON.parse(dn.stdout) as Summary;
   t.is(d.results.methods[0]!.summary.test!.views, 20);
   t.true(d.results.methods[0]!.summary.test!.psnr > 12);
+  t.false(existsSync(join(tmp, 'dnerf', 'mesh')), '--no-mesh skips the mesh stage');
 
   const frames = join(dir, 'image2video', 'frames');
-  const i2v = await dg4d(['run', 'image-to-4d', '--image', join(dir, 'image2video', 'image.png'), '--video', frames, '--prior', 'reference', '--preset', 'tiny', '--method', 'dg4d-fast', '--out', join(tmp, 'i2v'), '--json', '--quiet']);
+  const i2v = await dg4d(['run', 'image-to-4d', '--image', join(dir, 'image2video', 'image.png'), '--video', frames, '--prior', 'reference', '--preset', 'tiny', '--method', 'dg4d-fast', '--no-mesh', '--out', join(tmp, 'i2v'), '--json', '--quiet']);
   t.is(i2v.code, 0, i2v.stderr);
   const i = JSON.parse(i2v.stdout) as Summary;
   t.is(i.prior, 'reference');
