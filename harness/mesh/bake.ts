@@ -75,6 +75,8 @@ const VERTEX_BUFFERS: GPUVertexBufferLayout[] = [
   { arrayStride: 8, attributes: [{ shaderLocation: 2, offset: 0, format: 'float32x2' }] },
 ];
 
+const rasters = new WeakMap<GPUDevice, Promise<MeshRaster>>();
+
 /** The two mesh rasterisations of wgsl/bake_raster.wgsl, read back into storage buffers. */
 export class MeshRaster {
   private constructor(
@@ -83,7 +85,18 @@ export class MeshRaster {
     private readonly viewPipeline: GPURenderPipeline,
   ) {}
 
-  static async create(device: GPUDevice): Promise<MeshRaster> {
+  /** One per device: render pipelines are not in the compute PipelineCache, so they are kept here. */
+  static create(device: GPUDevice): Promise<MeshRaster> {
+    let p = rasters.get(device);
+    if (!p) {
+      p = MeshRaster.build(device);
+      p.catch(() => rasters.delete(device));
+      rasters.set(device, p);
+    }
+    return p;
+  }
+
+  private static async build(device: GPUDevice): Promise<MeshRaster> {
     const module = device.createShaderModule({ label: 'bake_raster', code: rasterSource });
     const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
     if (errors.length) throw new Error(`WGSL compilation failed:\n${errors.map((m) => `wgsl/bake_raster.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n')}`);
