@@ -81,7 +81,7 @@ test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and on
   t.is(record.environment.adapter.architecture, 'swiftshader');
   t.regex(record.environment.browser.version, /Chrome/);
   t.true(record.environment.browser.launchArgs.includes('--enable-unsafe-webgpu'));
-  t.deepEqual(record.plan, [{ task: 'video-to-4d', scene: 'walker', methods: ['dg4d-fast', 'static'] }]);
+  t.deepEqual(record.plan, [{ task: 'video-to-4d', scene: 'walker', methods: ['dg4d-fast', 'static'], mesh: ['dg4d-fast'] }]);
   const run = record.results.runs[0];
   t.is(run.dir, 'scenes/walker-video-to-4d');
   t.is(run.prior, 'oracle');
@@ -104,6 +104,14 @@ test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and on
   const ply = readFileSync(join(out, 'scenes', 'walker-video-to-4d', 'static.ply'));
   t.true(ply.subarray(0, 40).toString('latin1').startsWith('ply\nformat binary_little_endian 1.0\n'));
   t.true(existsSync(join(out, 'scenes', 'walker-video-to-4d', 'renders', 'dg4d-fast_eval.png')));
+  // The mesh stages of dg4d-fast (their outputs are checked in detail by the mesh tests).
+  for (const stage of ['mesh', 'uv', 'bake', 'refine']) t.true(stages.some((l) => l.startsWith(`walker,video-to-4d,${stage},dg4d-fast,`)), `stages.csv has ${stage}`);
+  const meshDir = join(out, 'scenes', 'walker-video-to-4d', 'mesh', 'dg4d-fast');
+  t.true(existsSync(join(meshDir, 'animated.glb')));
+  t.true(existsSync(join(meshDir, 'frame_000.obj')));
+  t.is(run.mesh[0].label, 'dg4d-fast');
+  t.true(run.mesh[0].faces > 100, JSON.stringify(run.mesh[0]));
+  t.true(rows('geometry.csv').length > 1);
   // The tables and the report (their contents are checked in report.test.ts).
   t.is(summary.report, join(out, 'report.html'));
   t.regex(readFileSync(join(out, 'tables.md'), 'utf8'), /\| measured \| dg4d-fast \|/);

@@ -17,6 +17,8 @@ import { METHODS, methodConfig, type MethodName } from '../pipeline/methods.ts';
 import type { PresetName, PriorKind } from '../pipeline/presets.ts';
 import { writeCsv } from '../report/csv.ts';
 import { loadRunInputs, type RunInputs, type RunKind } from './inputs.ts';
+import { meshFrameTimes, runMeshExport, type MeshRunResult } from './mesh_run.ts';
+import type { MeshStageConfig } from '../mesh/mesh_config.ts';
 import { writeRunFiles, type RunCsvRows } from './outputs.ts';
 import { runStaticFit, runVariant, type PipelineRunOptions, type VariantOutcome } from './pipeline_run.ts';
 import type { PipelineStaticResult } from '../page/dynamic_job.ts';
@@ -25,7 +27,15 @@ export interface SuiteEntry {
   task: RunKind;
   scene: string;
   methods: MethodName[];
+  /** Methods whose Gaussians become per-frame meshes and animated.glb (the mesh, uv, bake and refine stages). */
+  mesh: MethodName[];
 }
+
+/**
+ * The mesh stage's settings per preset in the suite: meshStageConfig's, but
+ * small exports every 4th frame (8 of 32) to stay within the 15-minute budget.
+ */
+export const SUITE_MESH_CONFIG: Record<PresetName, Partial<MeshStageConfig>> = { tiny: {}, small: { frameStride: 4 }, paper: {} };
 
 /** Square render size of each preset's 4D stages; built-in scenes are rendered at it. */
 export const SUITE_RESOLUTION: Record<PresetName, number> = { tiny: 64, small: 128, paper: 512 };
@@ -36,16 +46,16 @@ export function suitePlan(preset: PresetName, scenes: string[] = sceneNames()): 
   // The scene that gets every method (walker unless left out), and the D-NeRF one (balls, the D-NeRF-like scene).
   const main = scenes.includes('walker') ? 'walker' : scenes[0]!;
   const dnerf = scenes.includes('balls') ? 'balls' : main;
-  if (preset === 'tiny') return [{ task: 'video-to-4d', scene: main, methods: ['dg4d-fast', 'static'] }];
+  if (preset === 'tiny') return [{ task: 'video-to-4d', scene: main, methods: ['dg4d-fast', 'static'], mesh: ['dg4d-fast'] }];
   if (preset === 'small') {
     return [
-      ...scenes.map((scene): SuiteEntry => ({ task: 'video-to-4d', scene, methods: scene === main ? ALL_DYNAMIC : ['dg4d', 'static'] })),
-      { task: 'image-to-4d', scene: main, methods: ['dg4d', 'static'] },
-      { task: 'dnerf', scene: dnerf, methods: ['deformable-3dgs', 'static'] },
+      ...scenes.map((scene): SuiteEntry => ({ task: 'video-to-4d', scene, methods: scene === main ? ALL_DYNAMIC : ['dg4d', 'static'], mesh: ['dg4d'] })),
+      { task: 'image-to-4d', scene: main, methods: ['dg4d', 'static'], mesh: [] },
+      { task: 'dnerf', scene: dnerf, methods: ['deformable-3dgs', 'static'], mesh: [] },
     ];
   }
   return (['video-to-4d', 'image-to-4d', 'dnerf'] as RunKind[]).flatMap((task) =>
-    scenes.map((scene): SuiteEntry => ({ task, scene, methods: task === 'dnerf' ? ['deformable-3dgs', 'static'] : [...METHODS] })),
+    scenes.map((scene): SuiteEntry => ({ task, scene, methods: task === 'dnerf' ? ['deformable-3dgs', 'static'] : [...METHODS], mesh: task === 'video-to-4d' ? ['dg4d', 'dg4d-fast'] : [] })),
   );
 }
 
@@ -60,6 +70,7 @@ export interface SuiteEntryResult {
   /** The run whose static fit this one reused (identical static-stage inputs), if any. */
   staticSharedWith: string | null;
   outcomes: VariantOutcome[];
+  mesh: MeshRunResult[];
   csv: RunCsvRows;
 }
 
@@ -68,6 +79,8 @@ export interface SuiteOptions {
   prior: PriorKind;
   seed: number;
   log: (line: string) => void;
+  /** Skip the mesh stages. */
+  noMesh?: boolean;
 }
 
 /** Loads (generating if needed) and validates every entry's inputs before any training. */
@@ -111,10 +124,22 @@ export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inpu
   const staticFit = shared?.fit ?? (await runStaticFit(session, inputs, ro));
   if (!shared) cache.set(key, { fit: staticFit, run: entryDirName(entry) });
   const outcomes: VariantOutcome[] = [];
-  for (const method of entry.methods) outcomes.push(await runVariant(session, inputs, staticFit.params, { label: method, method }, ro));
+  const meshes: MeshRunResult[] = [];
+  const meshConfig = SUITE_MESH_CONFIG[o.preset];
+  const meshFrames = o.noMesh ? [] : meshFrameTimes(inputs, o.preset, meshConfig);
+  await mkdir(dir, { recursive: true });
+  for (const method of entry.methods) {
+    const exportMesh = meshFrames.length > 0 && entry.mesh.includes(method);
+    const outcome = await runVariant(session, inputs, staticFit.params, { label: method, method }, { ...ro, paramsAt: exportMesh ? meshFrames.map((f) => f.time) : undefined });
+    outcomes.push(outcome);
+    if (exportMesh) {
+      const frames = meshFrames.map((f, k) => ({ ...f, params: outcome.result.paramsAt[k]!.params }));
+      meshes.push(await runMeshExport(session, inputs, { label: method, frames, isStatic: method === 'static' }, { preset: o.preset, prior, dir, config: meshConfig, log: o.log }));
+      outcome.result.paramsAt = [];
+    }
+  }
   const title = `${entry.task} ${entry.scene}, preset ${o.preset}, prior: ${prior}${shared ? ` (static stage shared with ${shared.run}: identical inputs)` : ''}`;
   const markdown = outcomes.map((x) => `- ${x.label}: ${Object.entries(x.summary).map(([s, v]) => `${s} PSNR ${v.psnr.toFixed(2)} dB, SSIM ${v.ssim.toFixed(4)}`).join('; ')}`).join('\n');
-  await mkdir(dir, { recursive: true });
   const csv = await writeRunFiles({
     dir,
     prior,
@@ -122,13 +147,14 @@ export async function runSuiteEntry(session: GpuSession, entry: SuiteEntry, inpu
     staticFit,
     outcomes,
     inputs,
+    mesh: meshes,
     table: {
       title,
       markdown,
       csv: { columns: ['method', 'set', 'psnr', 'ssim'], rows: outcomes.flatMap((x) => Object.entries(x.summary).map(([set, v]) => ({ method: x.label, set, psnr: v.psnr, ssim: v.ssim }))) },
     },
   });
-  return { entry, dir, prior, inputs, staticMs: staticFit.wallMs, staticSharedWith: shared?.run ?? null, outcomes, csv };
+  return { entry, dir, prior, inputs, staticMs: staticFit.wallMs, staticSharedWith: shared?.run ?? null, outcomes, mesh: meshes, csv };
 }
 
 /** Concatenates each run's CSVs into the suite directory (columns: the union, in first-seen order). */

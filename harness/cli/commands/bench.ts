@@ -27,7 +27,8 @@ rows), report.html (self-contained), and scenes/<scene>-<task>/ with each
 run's own files (as dg4d run writes them: static.ply, renders/, results.md ...).
 
 The suite per preset:
-  tiny   video-to-4d on walker: dg4d-fast and static (CI smoke run)
+  tiny   video-to-4d on walker: dg4d-fast and static, meshes of dg4d-fast
+         (CI smoke run)
   small  (default on a software adapter; under 15 minutes on 2 CPU cores)
          video-to-4d on every built-in scene with dg4d and static, plus
          dg4d-fast and deformable-3dgs on walker; image-to-4d on walker (dg4d;
@@ -36,6 +37,11 @@ The suite per preset:
   paper  (default on a GPU) every method on every scene and task
 
   --scenes LIST              comma-separated subset of the built-in scenes
+  --no-mesh                  skip the mesh, uv, bake and refine stages (by default
+                             tiny meshes dg4d-fast, small dg4d on every video-to-4d
+                             scene (every 4th frame), paper dg4d and dg4d-fast:
+                             scenes/<run>/mesh/<method>/frame_NNN.obj/.mtl/.png,
+                             animated.glb, geometry.csv)
   --prior oracle|reference   what supervises views other than the reference view
                              (default oracle: ground-truth posed training views,
                              shown as "prior: oracle" everywhere; dnerf always
@@ -46,7 +52,16 @@ interface BenchRecord extends RunRecordBase {
   command: 'bench';
   plan: SuiteEntry[];
   results?: {
-    runs: { scene: string; task: string; dir: string; prior: string; staticMs: number; staticSharedWith: string | null; methods: { label: string; summary: SuiteEntryResult['outcomes'][number]['summary']; dynamicMs: number | null; evalMs: number }[] }[];
+    runs: {
+      scene: string;
+      task: string;
+      dir: string;
+      prior: string;
+      staticMs: number;
+      staticSharedWith: string | null;
+      methods: { label: string; summary: SuiteEntryResult['outcomes'][number]['summary']; dynamicMs: number | null; evalMs: number }[];
+      mesh: ({ label: string } & SuiteEntryResult['mesh'][number]['summary'])[];
+    }[];
     wallMs: number;
   };
 }
@@ -87,11 +102,15 @@ export function formatSuiteTables(results: SuiteEntryResult[]): string {
     );
     out.push(`${task}, prior: ${[...new Set(of.map((r) => r.prior))].join(', ')}\n${formatTable(header, rows)}`);
   }
+  const meshRows = results.flatMap((r) =>
+    r.mesh.map((m) => [r.entry.scene, r.entry.task, m.label, String(m.summary.frames), String(m.summary.faces), m.summary.chamferRel === null ? 'n/a' : fmt(100 * m.summary.chamferRel, 2), m.summary.fscore === null ? 'n/a' : fmt(m.summary.fscore, 3), fmt(m.summary.packingEfficiency, 2)]),
+  );
+  if (meshRows.length) out.push(`meshes (Chamfer as % of the ground truth's bounding-box diagonal, F-score at 1 %)\n${formatTable(['scene', 'task', 'method', 'frames', 'faces', 'Chamfer %', 'F-score', 'UV packing'], meshRows)}`);
   return out.join('\n\n');
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const opts = parse('bench', argv, { ...GPU_OPTIONS, prior: { type: 'string' }, scenes: { type: 'string' } });
+  const opts = parse('bench', argv, { ...GPU_OPTIONS, prior: { type: 'string' }, scenes: { type: 'string' }, 'no-mesh': { type: 'boolean', default: false } });
   const adapter = adapterOption(opts.adapter);
   const prior = priorOption(opts.prior);
   const requestedPreset = presetOption(opts.preset);
@@ -120,7 +139,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     log(formatInfo({ runtime: session.runtime, browser: { version: session.browserVersion, adapterFlags: session.adapterFlags }, adapter: info }));
     log(`\npreset ${preset}, prior: ${prior}: ${plan.length} runs (${plan.map(entryDirName).join(', ')})`);
 
-    const o = { preset, prior, seed, log };
+    const o = { preset, prior, seed, log, noMesh: opts['no-mesh'] };
     // Every input is generated (built-in scenes) and validated before any training.
     const inputs = await loadSuiteInputs(session, plan, o);
     const results: SuiteEntryResult[] = [];
@@ -142,6 +161,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
         staticMs: r.staticMs,
         staticSharedWith: r.staticSharedWith,
         methods: r.outcomes.map((x) => ({ label: x.label, summary: x.summary, dynamicMs: x.result.dynamic?.wallMs ?? null, evalMs: x.result.evalMs })),
+        mesh: r.mesh.map((m) => ({ label: m.label, ...m.summary })),
       })),
     };
     await run.complete();
