@@ -86,9 +86,11 @@ export async function createDawnGpu(choice: Exclude<AdapterChoice, 'auto'>): Pro
   }
   Object.assign(process.env, env);
   const { create } = await webgpuModule();
-  const gpu = create(DAWN_CREATE_FLAGS);
+  // DG4D_DAWN_FLAGS adds dawn.node options (toggles, 'adapter=NAME') for experiments; they are reported.
+  const flags = [...DAWN_CREATE_FLAGS, ...(process.env.DG4D_DAWN_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
+  const gpu = create(flags);
   const shown = { ...env, ...(process.env.VK_ICD_FILENAMES && !env.VK_ICD_FILENAMES ? { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES } : {}) };
-  const launchArgs = [...Object.entries(shown).map(([k, v]) => `${k}=${v}`), ...DAWN_CREATE_FLAGS];
+  const launchArgs = [...Object.entries(shown).map(([k, v]) => `${k}=${v}`), ...flags];
   return { gpu, adapterFlags: choice, launchArgs };
 }
 
