@@ -6,7 +6,7 @@
 // the loader finds it through VK_ICD_FILENAMES. Both are read when Dawn creates
 // its Vulkan instance, so the environment is set before create().
 import { existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { getPriority, setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -59,6 +59,22 @@ export function findLibVulkan(): string | null {
   return [...fromEnv, ...LIBVULKAN].find((p) => existsSync(p)) ?? null;
 }
 
+/**
+ * Chromium runs its GPU process at nice -8 (where it may); SwiftShader's workers
+ * under Dawn are threads of this process, so without the same priority a shared
+ * machine would time the two runtimes unequally. Linux applies nice per thread and
+ * new threads inherit it: this must run before Dawn starts its workers. Returns
+ * the nice value in effect.
+ */
+function raisePriority(target = -8): number {
+  try {
+    if (getPriority() > target) setPriority(target);
+  } catch {
+    /* not permitted (not root): stay as we are */
+  }
+  return getPriority();
+}
+
 /** What a Dawn GPU was created with: reported as the session's launchArgs. */
 export interface DawnLaunch {
   gpu: GPU;
@@ -85,12 +101,13 @@ export async function createDawnGpu(choice: Exclude<AdapterChoice, 'auto'>): Pro
     env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   Object.assign(process.env, env);
+  const nice = raisePriority();
   const { create } = await webgpuModule();
   // DG4D_DAWN_FLAGS adds dawn.node options (toggles, 'adapter=NAME') for experiments; they are reported.
   const flags = [...DAWN_CREATE_FLAGS, ...(process.env.DG4D_DAWN_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
   const gpu = create(flags);
   const shown = { ...env, ...(process.env.VK_ICD_FILENAMES && !env.VK_ICD_FILENAMES ? { VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES } : {}) };
-  const launchArgs = [...Object.entries(shown).map(([k, v]) => `${k}=${v}`), ...flags];
+  const launchArgs = [...Object.entries(shown).map(([k, v]) => `${k}=${v}`), ...flags, `nice=${nice}`];
   return { gpu, adapterFlags: choice, launchArgs };
 }
 
