@@ -17,7 +17,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 export const GPU_OPTIONS = {
   preset: { type: 'string' },
   adapter: { type: 'string', default: 'auto' },
-  runtime: { type: 'string', default: 'chromium' },
+  runtime: { type: 'string' },
   seed: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -30,8 +30,9 @@ export const GPU_OPTIONS_HELP = `  --preset tiny|small|paper  workload size (def
   --adapter auto|swiftshader|vulkan
                              which WebGPU adapter the runtime uses (default auto: Vulkan when a
                              GPU device node exists, else SwiftShader)
-  --runtime chromium|dawn    which WebGPU host runs the page core (default chromium: headless
-                             Chromium; dawn: Dawn's WebGPU in this Node process, npm webgpu)
+  --runtime chromium|dawn    which WebGPU host runs the page core (default $DG4D_RUNTIME, else
+                             chromium: headless Chromium; dawn: Dawn's WebGPU in this Node
+                             process, npm webgpu)
   --seed N                   random seed (default ${DEFAULT_SEED})
   --out DIR                  run directory (default reports/<run-id>/; must be new or empty)
   --json                     print a machine-readable summary on stdout
@@ -55,8 +56,9 @@ export function adapterOption(value: string | undefined): AdapterChoice {
   return v as AdapterChoice;
 }
 
+/** --runtime, else $DG4D_RUNTIME (a dg4d bundle's run script sets dawn), else chromium. */
 export function runtimeOption(value: string | undefined): Runtime {
-  const v = value ?? 'chromium';
+  const v = value ?? (process.env.DG4D_RUNTIME || 'chromium');
   if (!(RUNTIMES as readonly string[]).includes(v)) throw new UsageError(`--runtime must be one of ${RUNTIMES.join(', ')}, got '${v}'`);
   return v as Runtime;
 }

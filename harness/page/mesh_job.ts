@@ -14,7 +14,7 @@ import type { GtCameraSpec, MeshData } from '../gt/mesh.ts';
 import { densityGridSpec, type GridSpec } from '../mesh/density_grid_ref.ts';
 import { readF32, uploadBuffer } from '../gpu/readback.ts';
 import { GaussianModel, type GaussianParams } from '../splat/model.ts';
-import type { Job } from './context.ts';
+import type { HostAssets, Job } from './context.ts';
 
 export interface DensityGridJobArgs {
   params: GaussianParams;
@@ -204,13 +204,11 @@ export const refineJob: Job = async (ctx, raw) => {
 
 let modules: Promise<MeshModules> | null = null;
 
-/** The asm/ builds, fetched from the static server once per page (harness/browser/server.ts: /asm/<name>.wasm). */
-function meshModules(): Promise<MeshModules> {
-  const bytes = async (name: string) => {
-    const res = await fetch(`/asm/${name}.wasm`);
-    if (!res.ok) throw new Error(`asm/build/${name}.wasm: HTTP ${res.status} (run: node asm/build.mjs)`);
-    return res.arrayBuffer();
-  };
+/** The asm/ builds, loaded once per page through the host's assets (page: the static server's /asm/<name>.wasm; Dawn: asm/build/ on disk). */
+function meshModules(assets: HostAssets): Promise<MeshModules> {
+  const bytes = (name: string) => assets.bytes(`/asm/${name}.wasm`).catch((err: Error) => {
+    throw new Error(`asm/build/${name}.wasm: ${err.message} (run: node asm/build.mjs)`);
+  });
   const p: Promise<MeshModules> =
     modules ??
     (async () => ({
@@ -233,7 +231,7 @@ export interface MeshFrameJobArgs {
 /** One frame of the mesh stage (harness/mesh/mesh_stage.ts meshFrame). */
 export const meshFrameJob: Job = async (ctx, raw) => {
   const args = raw as unknown as MeshFrameJobArgs;
-  return meshFrame(ctx, await meshModules(), args.params, args.config, args.refineCamera, { isStatic: args.isStatic }) satisfies Promise<MeshFrameResult>;
+  return meshFrame(ctx, await meshModules(ctx.assets), args.params, args.config, args.refineCamera, { isStatic: args.isStatic }) satisfies Promise<MeshFrameResult>;
 };
 
 export interface MeshRefineJobArgs {

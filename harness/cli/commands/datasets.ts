@@ -37,7 +37,7 @@ const OPTIONS = {
   out: { type: 'string' },
   seed: { type: 'string' },
   adapter: { type: 'string', default: 'auto' },
-  runtime: { type: 'string', default: 'chromium' },
+  runtime: { type: 'string' },
   quiet: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;

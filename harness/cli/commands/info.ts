@@ -11,7 +11,7 @@ prints the adapter (vendor, architecture, description, whether it is a
 fallback/software adapter), its subgroup sizes, features and limits, and the
 browser (or Dawn package) version.
 
-  --runtime chromium|dawn             which WebGPU host (default chromium)
+  --runtime chromium|dawn             which WebGPU host (default $DG4D_RUNTIME, else chromium)
   --adapter auto|swiftshader|vulkan   which adapter the runtime uses (default auto)
   --json                              machine-readable output on stdout
   --quiet                             no page console output
@@ -41,7 +41,7 @@ export function formatInfo(info: InfoResult): string {
 export async function infoCommand(argv: string[]): Promise<number> {
   const opts = parse('info', argv, {
     adapter: { type: 'string', default: 'auto' },
-    runtime: { type: 'string', default: 'chromium' },
+    runtime: { type: 'string' },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
