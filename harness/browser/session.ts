@@ -94,6 +94,9 @@ export class BrowserSession implements GpuSession {
         timeout: options.launchTimeoutMs ?? 60_000,
         // Our own per-call timeouts govern; CDP's default 180 s would cut long benchmarks.
         protocolTimeout: 24 * 3600_000,
+        // CDP over a pipe: Chromium exits when this process dies, even by SIGKILL
+        // (with a WebSocket it would keep running, orphaned).
+        pipe: true,
         handleSIGINT: false,
         handleSIGTERM: false,
         handleSIGHUP: false,
