@@ -3,6 +3,7 @@
 import { ablateCommand, ABLATE_HELP } from './commands/ablate.ts';
 import { benchCommand, BENCH_HELP } from './commands/bench.ts';
 import { buildCommand, BUILD_HELP } from './commands/build.ts';
+import { bundleCommand, BUNDLE_HELP } from './commands/bundle.ts';
 import { datasetsCommand, DATASETS_HELP } from './commands/datasets.ts';
 import { infoCommand, INFO_HELP } from './commands/info.ts';
 import { microbenchCommand, MICROBENCH_HELP } from './commands/microbench.ts';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   compare: { run: compareCommand, help: COMPARE_HELP, summary: 'compare run B against run A or a baseline file: metrics, tolerances, timing ratios' },
   datasets: { run: datasetsCommand, help: DATASETS_HELP, summary: 'render the procedural scenes into dataset folders (make) or a contact sheet (preview)' },
   build: { run: buildCommand, help: BUILD_HELP, summary: 'bundle the page core into dist/page.js' },
+  bundle: { run: bundleCommand, help: BUNDLE_HELP, summary: 'pack a .tar.gz to run the bench with the dawn runtime on a server without a browser or registry' },
 };
 
 export const USAGE = `dg4d: DreamGaussian4D on WebGPU in headless Chromium (benchmark and evaluation harness)
