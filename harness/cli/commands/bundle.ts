@@ -84,7 +84,7 @@ export function tarHeader(path: string, size: number, mode: number, mtime: numbe
 
 async function writeTarGz(out: string, entries: Entry[], mtime: number): Promise<number> {
   const tmp = `${out}.${process.pid}.tmp`;
-  const gz = createGzip({ level: 9 });
+  const gz = createGzip({ level: 6 });
   const sink = createWriteStream(tmp, { flags: 'wx' });
   gz.pipe(sink);
   const write = async (b: Uint8Array) => {
