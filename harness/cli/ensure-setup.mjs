@@ -77,6 +77,30 @@ export function ensureChrome({ candidates = [DEFAULT_CHROME], isRoot = typeof pr
   return true;
 }
 
+/** Whether the Vulkan loader that Dawn (the dawn runtime, npm webgpu) opens is installed. */
+export function hasVulkanLoader() {
+  const r = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  if (r.status === 0 && /\blibvulkan\.so\.1\b/.test(r.stdout)) return true;
+  return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1'].some((p) => existsSync(p));
+}
+
+/**
+ * Installs Debian's libvulkan1 for the dawn runtime when it is missing (as root);
+ * otherwise only warns: the chromium runtime does not need it.
+ */
+export function ensureVulkanLoader({ isRoot = typeof process.getuid === 'function' && process.getuid() === 0 } = {}) {
+  if (process.platform !== 'linux' || hasVulkanLoader()) return false;
+  if (!isRoot) {
+    log('warning: no Vulkan loader (libvulkan.so.1): --runtime dawn will not work (as root: apt-get install -y libvulkan1)');
+    return false;
+  }
+  log('no Vulkan loader; installing Debian libvulkan1 with apt-get (for --runtime dawn)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', 'libvulkan1'], { env });
+  return true;
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
     const [major, minor] = process.versions.node.split('.').map(Number);
@@ -84,6 +108,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     ensureNodeModules();
     buildAsm(); // asm/<module>/index.ts -> asm/build/<module>.wasm when missing or stale
     ensureChrome();
+    ensureVulkanLoader();
   } catch (err) {
     log(`error: ${err.message}`);
     process.exit(1);
