@@ -140,6 +140,8 @@ export class StageTracker {
   private readonly budgets = stageTimeouts();
   private readonly fault = faultFromEnv();
   private failed: StageFailure | null = null;
+  /** Whether a session was wrapped: commands that do not track stages get no stage in their failure records. */
+  private used = false;
 
   constructor(ctx: TrackerContext) {
     this.ctx = { ...ctx };
@@ -173,6 +175,7 @@ export class StageTracker {
 
   /** The session with every job tracked: stage budgets, failures named by stage, completed stages remembered. */
   wrap(session: GpuSession): GpuSession {
+    this.used = true;
     const run = <T>(job: string, args: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}) => this.runJob<T>(session, job, args, opts);
     return Object.assign(Object.create(session) as GpuSession, { run, adapterInfo: () => session.adapterInfo(), close: () => session.close() });
   }
@@ -246,9 +249,11 @@ export class StageTracker {
   /**
    * Writes what a failed (or interrupted) run reached: stages.csv in the run
    * directory (completed stages, then the failed one) and static.ply where the
-   * static stage finished but the run never wrote it. Returns the failure.
+   * static stage finished but the run never wrote it. Returns the failure, or
+   * null (and writes nothing) when no session was wrapped.
    */
-  async recordFailure(runDir: string, err: unknown, kind?: FailureKind): Promise<StageFailure> {
+  async recordFailure(runDir: string, err: unknown, kind?: FailureKind): Promise<StageFailure | null> {
+    if (!this.used) return null;
     const f = err instanceof StageFailedError && !kind ? err.failure : { ...this.failure(err, kind), ...(kind ? { kind } : {}) };
     if (this.failed) return this.failed;
     this.failed = f;

@@ -97,8 +97,10 @@ export class RunRecorder<R extends RunRecordBase = RunRecordBase> {
     this.record.finishedAt = new Date().toISOString();
     try {
       const failure = await this.stages.recordFailure(this.dir, err, status === 'interrupted' ? ('interrupted' satisfies FailureKind) : undefined);
-      this.record.failedStage = failure.stage;
-      this.record.failure = failure;
+      if (failure) {
+        this.record.failedStage = failure.stage;
+        this.record.failure = failure;
+      }
     } finally {
       await this.save();
     }
