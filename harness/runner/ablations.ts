@@ -1,13 +1,15 @@
 // The ablations of issue 5 as config switches over the methods' presets. Each
 // group compares variants trained from the same static Gaussians on the same
 // data; `dg4d ablate` runs them and writes one table.
+import { deformableAst, methodConfig } from '../pipeline/methods.ts';
+import type { PresetName } from '../pipeline/presets.ts';
 import type { Variant } from './pipeline_run.ts';
 
 export interface AblationGroup {
   name: string;
   /** What the switch changes (the table's second column). */
   about: string;
-  variants: (Variant & { setting: string })[];
+  variants: (Variant & { setting: string; withAst?: boolean })[];
 }
 
 /** Camera-pose noise injected into every training view for the AST comparison. */
@@ -34,7 +36,7 @@ export const ABLATIONS: AblationGroup[] = [
     name: 'ast',
     about: `deformable-3dgs with camera-pose noise (${ABLATION_POSE_NOISE.rotationDeg} deg, ${ABLATION_POSE_NOISE.translation} units): annealed time noise`,
     variants: [
-      { label: 'ast-on', setting: 'on', method: 'deformable-3dgs', overrides: { dynamic: { poseNoise: ABLATION_POSE_NOISE } } },
+      { label: 'ast-on', setting: 'on', method: 'deformable-3dgs', withAst: true, overrides: { dynamic: { poseNoise: ABLATION_POSE_NOISE } } },
       { label: 'ast-off', setting: 'off', method: 'deformable-3dgs', overrides: { dynamic: { poseNoise: ABLATION_POSE_NOISE, ast: null } } },
     ],
   },
@@ -63,4 +65,11 @@ export function ablationGroups(only: string[] | undefined): AblationGroup[] {
   const names = ABLATIONS.map((g) => g.name);
   for (const n of only) if (!names.includes(n)) throw new Error(`unknown ablation '${n}' (known: ${names.join(', ')})`);
   return ABLATIONS.filter((g) => only.includes(g.name));
+}
+
+/** A variant with its preset-dependent settings filled in (AST's tau is half the preset's iterations). */
+export function resolveVariant(v: AblationGroup['variants'][number], preset: PresetName): Variant {
+  if (!v.withAst) return v;
+  const iterations = methodConfig(v.method, preset).dynamic!.iterations;
+  return { ...v, overrides: { ...v.overrides, dynamic: { ...(v.overrides?.dynamic ?? {}), ast: deformableAst(iterations) } } };
 }

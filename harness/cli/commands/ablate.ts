@@ -6,7 +6,7 @@ import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { methodConfig } from '../../pipeline/methods.ts';
 import type { PresetName } from '../../pipeline/presets.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
-import { ABLATIONS, ablationGroups } from '../../runner/ablations.ts';
+import { ABLATIONS, ablationGroups, resolveVariant } from '../../runner/ablations.ts';
 import { loadRunInputs } from '../../runner/inputs.ts';
 import { writeRunFiles } from '../../runner/outputs.ts';
 import { runStaticFit, runVariant, type SetScore, type VariantOutcome } from '../../runner/pipeline_run.ts';
@@ -72,7 +72,7 @@ export async function ablateCommand(argv: string[]): Promise<number> {
     for (const g of groups) {
       for (const v of g.variants) {
         meta.set(v.label, { group: g.name, setting: v.setting });
-        outcomes.push(await runVariant(session, inputs, staticFit.params, v, o));
+        outcomes.push(await runVariant(session, inputs, staticFit.params, resolveVariant(v, preset), o));
       }
     }
     const extra = [
