@@ -24,7 +24,7 @@ import { writePlyFile } from '../splat/ply.ts';
 import { writeCsv } from './csv.ts';
 
 /** What kind of fault ended a stage. */
-export type FailureKind = 'device-lost' | 'gpu-error' | 'timeout' | 'browser' | 'interrupted' | 'error';
+export type FailureKind = 'device-lost' | 'gpu-error' | 'numerical' | 'timeout' | 'browser' | 'interrupted' | 'error';
 
 export interface StageFailure {
   stage: string;
@@ -109,6 +109,8 @@ export function failureKind(err: unknown): FailureKind {
   if (err instanceof DeviceLostError || /GPU device lost/.test(msg)) return 'device-lost';
   if (/^GPU (validation|out of memory|internal)|GPU error during the job/m.test(msg.replace(/^page job '\w+' failed: /, ''))) return 'gpu-error';
   if (err instanceof BrowserError) return 'browser';
+  // NaN/Inf detection in the stages (parts 4 and 5 of issue 8).
+  if (/non-finite values/.test(msg)) return 'numerical';
   return 'error';
 }
 
