@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '../harness/browser/bundle.ts';
 import { writeFileAtomic } from '../harness/report/atomic.ts';
+import { FaultConfigError } from '../harness/report/fault.ts';
 import { OutputDirError } from '../harness/report/run_dir.ts';
 import { RunRecorder } from '../harness/report/run_record.ts';
 
@@ -135,4 +136,23 @@ test.serial('an existing empty --out is used; an --out that cannot be read is re
   const file = join(tmp, 'a-file');
   await writeFile(file, 'x');
   await t.throwsAsync(RunRecorder.create(file, FIELDS), { instanceOf: OutputDirError, message: new RegExp(`--out ${file}: cannot read directory`) });
+});
+
+test.serial('a malformed DG4D_STAGE_TIMEOUT or DG4D_FAULT is refused (FaultConfigError: exit 2) before any run directory exists', async (t) => {
+  for (const [name, value, pattern] of [
+    ['DG4D_STAGE_TIMEOUT', 'static=soon', /DG4D_STAGE_TIMEOUT: the budget of 'static' must be a positive number of seconds, got 'soon'/],
+    ['DG4D_STAGE_TIMEOUT', '-5', /DG4D_STAGE_TIMEOUT: the budget must be a positive number/],
+    ['DG4D_FAULT', 'dynamic:melt@3', /DG4D_FAULT must be <stage>:<lose-device\|over-limit>@<iteration>, got 'dynamic:melt@3'/],
+  ] as const) {
+    const out = join(tmp, `bad-env-${name}-${value.length}`);
+    const before = process.env[name];
+    process.env[name] = value;
+    try {
+      await t.throwsAsync(RunRecorder.create(out, FIELDS), { instanceOf: FaultConfigError, message: pattern });
+    } finally {
+      if (before === undefined) delete process.env[name];
+      else process.env[name] = before;
+    }
+    t.false(existsSync(out), `${name}=${value}: no directory made`);
+  }
 });

@@ -15,6 +15,7 @@ import { RunInputError } from '../runner/inputs.ts';
 import { UsageError } from './args.ts';
 import { OutputDirError } from '../report/run_dir.ts';
 import { RunRecorder } from '../report/run_record.ts';
+import { FaultConfigError } from '../report/fault.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string; summary: string }> = {
   info: { run: infoCommand, help: INFO_HELP, summary: 'describe the WebGPU adapter, its limits and features, and the browser' },
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return await entry.run(rest);
   } catch (err) {
     const e = err as Error;
-    if (e instanceof UsageError || e instanceof OutputDirError || e instanceof DatasetError || e instanceof RunInputError) {
+    if (e instanceof UsageError || e instanceof OutputDirError || e instanceof DatasetError || e instanceof RunInputError || e instanceof FaultConfigError) {
       process.stderr.write(`${e.message}\n(see dg4d ${command} --help)\n`);
       return 2;
     }

@@ -50,6 +50,11 @@ export class StageFailedError extends Error {
   }
 }
 
+/** DG4D_STAGE_TIMEOUT or DG4D_FAULT is malformed (bad usage: exit 2). */
+export class FaultConfigError extends Error {
+  override name = 'FaultConfigError';
+}
+
 export class StageTimeoutError extends Error {
   override name = 'StageTimeoutError';
 }
@@ -84,7 +89,7 @@ export function stageTimeouts(spec: string | undefined = process.env.DG4D_STAGE_
   if (!spec?.trim()) return out;
   const seconds = (v: string, what: string) => {
     const s = Number(v);
-    if (!(s > 0) || !Number.isFinite(s)) throw new Error(`DG4D_STAGE_TIMEOUT: ${what} must be a positive number of seconds, got '${v}'`);
+    if (!(s > 0) || !Number.isFinite(s)) throw new FaultConfigError(`DG4D_STAGE_TIMEOUT: ${what} must be a positive number of seconds, got '${v}'`);
     return s * 1000;
   };
   for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
@@ -99,7 +104,7 @@ export function stageTimeouts(spec: string | undefined = process.env.DG4D_STAGE_
 export function faultFromEnv(spec: string | undefined = process.env.DG4D_FAULT): FaultSpec | null {
   if (!spec?.trim()) return null;
   const m = /^([a-z-]+):([a-z-]+)@(\d+)$/.exec(spec.trim());
-  if (!m || !(FAULT_KINDS as readonly string[]).includes(m[2]!)) throw new Error(`DG4D_FAULT must be <stage>:<${FAULT_KINDS.join('|')}>@<iteration>, got '${spec}'`);
+  if (!m || !(FAULT_KINDS as readonly string[]).includes(m[2]!)) throw new FaultConfigError(`DG4D_FAULT must be <stage>:<${FAULT_KINDS.join('|')}>@<iteration>, got '${spec}'`);
   return { stage: m[1]!, kind: m[2] as FaultKind, iter: Number(m[3]) };
 }
 

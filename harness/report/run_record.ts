@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { GpuSession } from '../browser/session_types.ts';
 import type { AdapterReport } from '../protocol/messages.ts';
 import { writeJsonAtomic } from './atomic.ts';
-import { StageTracker, type FailureKind, type StageFailure } from './fault.ts';
+import { StageTracker, faultFromEnv, stageTimeouts, type FailureKind, type StageFailure } from './fault.ts';
 import { describeEnvironment, type Environment } from './environment.ts';
 import { createRunDir, newRunId } from './run_dir.ts';
 
@@ -46,6 +46,9 @@ export class RunRecorder<R extends RunRecordBase = RunRecordBase> {
   }
 
   static async create<R extends RunRecordBase>(out: string | undefined, fields: Omit<R, 'runId' | 'status' | 'startedAt'>): Promise<RunRecorder<R>> {
+    // The stage budgets and test faults from the environment are checked before the directory exists.
+    stageTimeouts();
+    faultFromEnv();
     const runId = newRunId();
     const record = { runId, status: 'running', startedAt: new Date().toISOString(), ...fields } as R;
     // Claims the directory with run.json (exclusively): two runs given one --out never share it.
