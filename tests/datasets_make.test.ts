@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { BrowserSession } from '../harness/browser/session.ts';
 import type { MeshData, TextureData } from '../harness/gt/mesh.ts';
 import { parseObj, rasterSilhouette, silhouetteIou } from './helpers/silhouette.ts';
@@ -186,6 +186,13 @@ test('ensureTinyScene reuses a complete folder and regenerates an incomplete one
   t.true(existsSync(marker));
   t.true(statSync(probe).mtimeMs > m1);
   await t.notThrowsAsync(loadDataset(d3));
+  // Two callers at once (parallel test files): one folder wins, both get it whole.
+  const both = { ...small, root: join(tmp, 'cache-race') };
+  const [a, b] = await Promise.all([ensureTinyScene('testbox', both), ensureTinyScene('testbox', both)]);
+  t.is(a, b);
+  t.true(existsSync(join(a, COMPLETE_MARKER)));
+  await t.notThrowsAsync(loadDataset(a));
+  t.deepEqual(readdirSync(join(tmp, 'cache-race')), [basename(a)], 'no staging folder left behind');
 });
 
 const DG4D = join(import.meta.dirname, '..', 'harness', 'cli', 'dg4d.mjs');

@@ -218,6 +218,6 @@ test('in the page, a corrupt model and a wrong input shape are errors naming the
   });
   await t.throwsAsync(learned({ models: { baseUrl: '/data/extra/', files: { i3d: 'missing.onnx' } }, width: W, height: H }), {
     instanceOf: PageJobError,
-    message: /metric model missing\.onnx \(i3d\): could not be fetched .*HTTP 404/,
+    message: /metric model missing\.onnx \(i3d\): could not be (fetched|read from) .*HTTP 404/,
   });
 });
