@@ -71,8 +71,8 @@ test('video-to-4d on walker: dg4d and deformable-3dgs beat static by >= 3 dB; ev
   t.is(metrics.length, 1 + 3 * 128);
   t.true(metrics.slice(1).every((l) => l.includes(',oracle,tiny,eval,')));
   const stages = csvRows(join(out, 'stages.csv'));
-  t.true(stages.some((l) => l.startsWith('dynamic,dg4d,')));
-  t.true(stages.some((l) => l.startsWith('dynamic,deformable-3dgs,')));
+  t.true(stages.some((l) => l.startsWith('walker,video-to-4d,dynamic,dg4d,')), 'stages.csv: dynamic dg4d (rows lead with scene and task)');
+  t.true(stages.some((l) => l.startsWith('walker,video-to-4d,dynamic,deformable-3dgs,')), 'stages.csv: dynamic deformable-3dgs');
   const kernels = readFileSync(join(out, 'kernels.csv'), 'utf8');
   for (const k of ['hexplane', 'hexplane_bwd', 'linear', 'linear_bwd', 'rasterize', 'rasterize_bwd']) t.regex(kernels, new RegExp(`,${k},`), k);
 });
