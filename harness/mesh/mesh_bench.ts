@@ -10,6 +10,7 @@ import { refMarchingCubes } from './marching_cubes_ref.ts';
 import { refDecimate } from './mesh_ref.ts';
 import { decimate, marchingCubes, type MarchingCubesExports, type MeshExports, type ScalarGrid, type SurfaceMesh } from './surface.ts';
 import type { AsmModule } from './wasm.ts';
+import type { MicrobenchCaseRow } from '../bench/microbench_row.ts';
 
 export interface MeshBenchConfig {
   /** Marching-cubes grid sizes N (N^3 points). */
@@ -21,19 +22,7 @@ export interface MeshBenchConfig {
 }
 
 /** A `dg4d microbench` row (harness/cli/commands/microbench.ts, suite `mesh`). */
-export interface MeshMicrobenchRow {
-  case: string;
-  n: number;
-  size: number | null;
-  samples: number;
-  medianMs: number;
-  p90Ms: number;
-  gpuMedianMs: number;
-  throughput: number | null;
-  throughputUnit: string | null;
-  timing: string;
-  detail?: Record<string, number>;
-}
+export type MeshMicrobenchRow = MicrobenchCaseRow;
 
 /** The benchmark field: a lumpy sphere of radius 0.6 in [-1,1]^3. */
 export const meshBenchGrid = (n: number): ScalarGrid => sampleGrid(lumpy(0.6), [n, n, n]);

@@ -7,6 +7,7 @@ import { seededRandom } from '../pipeline/rng.ts';
 import { uvQuality, uvUnwrap, type UvMesh, type UvUnwrapExports, type UvUnwrapOptions } from './uv_unwrap.ts';
 import type { AsmModule } from './wasm.ts';
 import { refUvUnwrap } from './uv_unwrap_ref.ts';
+import type { MicrobenchCaseRow } from '../bench/microbench_row.ts';
 
 /** Builds a mesh from plain arrays. */
 function meshOf(positions: number[], indices: number[]): UvMesh {
@@ -230,19 +231,7 @@ export function uvUnwrapBench(mod: AsmModule<UvUnwrapExports>, opts: { mesh?: Uv
 }
 
 /** A `dg4d microbench` row (harness/cli/commands/microbench.ts, suite `uv`). */
-export interface UvMicrobenchRow {
-  case: string;
-  n: number;
-  size: number | null;
-  samples: number;
-  medianMs: number;
-  p90Ms: number;
-  gpuMedianMs: number;
-  throughput: number | null;
-  throughputUnit: string | null;
-  timing: string;
-  detail?: Record<string, number>;
-}
+export type UvMicrobenchRow = MicrobenchCaseRow;
 
 /** The `uv` microbenchmark suite: WASM and TypeScript rows; the WASM row's detail carries the ratio. */
 export async function uvBenchRows(opts: { timeMs: number; minIterations: number; seed: number }): Promise<UvMicrobenchRow[]> {

@@ -13,6 +13,7 @@ import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/
 import { GPU_OPTIONS, GPU_OPTIONS_HELP, UsageError, adapterOption, parse, presetOption, runtimeOption, seedOption, type Preset } from '../args.ts';
 import { progressPrinter } from '../progress.ts';
 import { formatTable } from '../table.ts';
+import type { MicrobenchCaseRow } from '../../bench/microbench_row.ts';
 
 const SUITES = ['scan', 'sort', 'render', 'train', 'uv', 'mesh'] as const;
 type Suite = (typeof SUITES)[number];
@@ -67,21 +68,8 @@ const CONFIGS: Record<Preset, MicrobenchConfig> = {
   },
 };
 
-export interface MicrobenchRow {
+export interface MicrobenchRow extends MicrobenchCaseRow {
   suite: Suite;
-  case: string;
-  n: number;
-  size: number | null;
-  samples: number;
-  /** Wall time per call (encode, submit, wait). */
-  medianMs: number;
-  p90Ms: number;
-  /** GPU time from timestamp queries (or queue wall time, see timing). */
-  gpuMedianMs: number;
-  throughput: number | null;
-  throughputUnit: string | null;
-  timing: string;
-  detail?: Record<string, number>;
 }
 
 interface RenderBenchResult {
