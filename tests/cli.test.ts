@@ -116,6 +116,8 @@ test('bench --preset tiny runs the suite: run.json, the concatenated CSVs and on
   t.is(summary.report, join(out, 'report.html'));
   t.regex(readFileSync(join(out, 'tables.md'), 'utf8'), /\| measured \| dg4d-fast \|/);
   t.regex(readFileSync(join(out, 'report.html'), 'utf8'), /prior: oracle/);
+  t.is(summary.screenshot, join(out, 'report.png'));
+  t.true(readFileSync(join(out, 'report.png')).subarray(1, 4).toString('latin1') === 'PNG');
 });
 
 test('bench refuses a non-empty --out and leaves it untouched', async (t) => {

@@ -147,6 +147,27 @@ test('dg4d report writes the tables and a self-contained report.html that render
   }
 });
 
+test('dg4d report --screenshot writes a PNG of the report as Chromium renders it, asking for nothing outside it', async (t) => {
+  t.timeout(1_500_000);
+  const dir = await tinyCopy();
+  const file = join(dir, 'shot.png');
+  const r = await dg4d(['report', dir, '--screenshot', file, '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.notRegex(r.stderr, /outside resource/);
+  t.is(JSON.parse(r.stdout).screenshot, file);
+  const img = decodePng(new Uint8Array(readFileSync(file)));
+  t.is(img.width, 1200);
+  t.true(img.height > 1000, `height ${img.height}`);
+  // Not a blank page: a good share of the pixels carry ink (tables, bars, images).
+  let inked = 0;
+  for (let p = 0; p < img.width * img.height; p++) if (0.299 * img.rgba[4 * p]! + 0.587 * img.rgba[4 * p + 1]! + 0.114 * img.rgba[4 * p + 2]! < 0.9) inked++;
+  t.true(inked / (img.width * img.height) > 0.02, `inked ${inked}`);
+  // A bad path is an error that names it, and leaves no partial file behind.
+  const bad = await dg4d(['report', dir, '--screenshot', join(dir, 'no-such-dir', 'shot.png')]);
+  t.not(bad.code, 0);
+  t.regex(bad.stderr, /no-such-dir/);
+});
+
 test('suite and ablation layouts: scene runs are concatenated, ablation variants get their own table', async (t) => {
   t.timeout(1_500_000);
   const run = await sharedTinyRun();

@@ -2,10 +2,12 @@
 // harness/runner/suite.ts on the built-in scenes with the preset that fits the
 // adapter, one run directory per (scene, task) under scenes/, their CSVs
 // concatenated at the top, and prints a summary table per task.
+import { join } from 'node:path';
 import { sceneNames } from '../../../datasets/scenes/index.ts';
 import { openSession } from '../../browser/open_session.ts';
 import { PRIORS, type PresetName, type PriorKind } from '../../pipeline/presets.ts';
 import { writeReport } from '../../report/html.ts';
+import { screenshotReport } from '../../report/screenshot.ts';
 import { loadReference } from '../../report/reference.ts';
 import { loadRunData } from '../../report/run_data.ts';
 import { RunRecorder, presetForAdapter, type RunRecordBase } from '../../report/run_record.ts';
@@ -23,7 +25,8 @@ the suite on the built-in synthetic scenes, writing reports/<run-id>/:
 run.json (environment, preset, plan, per-run summaries), stages.csv,
 kernels.csv, metrics.csv and loss.csv (every run's rows, led by scene and
 task), tables.md and tables/*.csv (measured rows beside the papers' reported
-rows), report.html (self-contained), and scenes/<scene>-<task>/ with each
+rows), report.html (self-contained) and report.png (how headless Chromium
+renders it), and scenes/<scene>-<task>/ with each
 run's own files (as dg4d run writes them: static.ply, renders/, results.md ...).
 
 The suite per preset:
@@ -170,12 +173,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const reference = await loadReference();
     const tables = await writeTables(run.dir, { data, reference });
     const report = await writeReport(run.dir, { data, tables, reference });
-    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, report, ...run.record }, null, 2) + '\n');
+    // The picture is a convenience beside the report: without it the run still stands.
+    let screenshot: string | null = null;
+    try {
+      screenshot = (await screenshotReport(report, join(run.dir, 'report.png'))).path;
+    } catch (err) {
+      process.stderr.write(`dg4d bench: report.png not written: ${(err as Error).message}\n`);
+    }
+    if (opts.json) process.stdout.write(JSON.stringify({ runDir: run.dir, report, screenshot, ...run.record }, null, 2) + '\n');
     else {
       process.stdout.write(`\nsuite, preset ${preset}, prior: ${prior}, ${info.description}, ${new Date().toISOString().slice(0, 10)} (PSNR in dB, composited on white; ${(wallMs / 1000).toFixed(0)} s)\n`);
       process.stdout.write(formatSuiteTables(results) + '\n\n');
       process.stdout.write(tablesMarkdown(tables) + '\n');
-      process.stdout.write(`\nwrote ${run.dir}\nreport: ${report}\n`);
+      process.stdout.write(`\nwrote ${run.dir}\nreport: ${report}\n${screenshot ? `screenshot: ${screenshot}\n` : ''}`);
     }
     return 0;
   } catch (err) {
