@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { decodeValue, encodeValue } from '../protocol/codec.ts';
 import type { AdapterReport, JobResult, PageMessage } from '../protocol/messages.ts';
+import { CallGuard } from './call_guard.ts';
 import { ADAPTER_FLAGS, BASE_FLAGS, adapterAttempts, findChrome, type AdapterChoice } from './chrome.ts';
 import { StaticServer } from './server.ts';
 import { BrowserError, CallTimeoutError, DEFAULT_CALL_TIMEOUT_MS, DeviceLostError, PageJobError, type GpuSession, type SessionOptions } from './session_types.ts';
@@ -41,9 +42,7 @@ function isAlive(pid: number): boolean {
 
 export class BrowserSession implements GpuSession {
   readonly runtime = 'chromium' as const;
-  private failure: Error | null = null;
-  private readonly pending = new Set<(e: Error) => void>();
-  private closed = false;
+  private readonly calls = new CallGuard();
 
   private constructor(
     readonly browser: Browser,
@@ -126,49 +125,22 @@ export class BrowserSession implements GpuSession {
     const forward = options.onConsole ?? ((level: string, text: string) => options.quiet || process.stderr.write(`[page ${level}] ${text}\n`));
     page.on('console', (msg) => forward(msg.type(), msg.text()));
     page.on('pageerror', (err) => forward('error', `uncaught: ${(err as Error).message ?? String(err)}`));
-    page.on('error', (err) => this.fail(new BrowserError(`page crashed: ${err.message}`)));
-    this.browser.on('disconnected', () => this.fail(new BrowserError('Chromium exited or disconnected')));
+    page.on('error', (err) => this.calls.fail(new BrowserError(`page crashed: ${err.message}`)));
+    this.browser.on('disconnected', () => this.calls.fail(new BrowserError('Chromium exited or disconnected')));
     await page.exposeFunction('__dg4dEmit', (msg: PageMessage) => {
-      if (msg.type === 'device-lost') this.fail(new DeviceLostError(`GPU device lost (${msg.reason}): ${msg.message}`), false);
+      if (msg.type === 'device-lost') this.calls.fail(new DeviceLostError(`GPU device lost (${msg.reason}): ${msg.message}`), false);
       options.onMessage?.(msg);
     });
-    await this.guard(() => page.goto(url, { waitUntil: 'load' }), 60_000, 'loading the page');
-    await this.guard(() => page.waitForFunction(() => typeof globalThis.dg4d === 'object', { timeout: 0 }), 60_000, 'starting the page core');
+    await this.calls.call(() => page.goto(url, { waitUntil: 'load' }), 60_000, 'loading the page');
+    await this.calls.call(() => page.waitForFunction(() => typeof globalThis.dg4d === 'object', { timeout: 0 }), 60_000, 'starting the page core');
   }
 
-  /**
-   * Rejects everything in flight. `sticky` failures (crash, exit) also refuse all
-   * later calls; a lost device only fails the current call (the page makes a new one).
-   */
-  private fail(err: Error, sticky = true) {
-    if (sticky && !this.failure) this.failure = err;
-    for (const reject of this.pending) reject(err);
-    this.pending.clear();
-  }
-
-  /** Starts `start()` only if the session is usable, and races it against failure and timeout. */
-  private async guard<T>(start: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-    if (this.closed) throw new BrowserError(`session is closed (${what})`);
-    if (this.failure) throw this.failure;
-    const work = start();
-    let reject!: (e: Error) => void;
-    const failed = new Promise<never>((_, r) => (reject = r));
-    this.pending.add(reject);
-    const timer = setTimeout(() => reject(new CallTimeoutError(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      return await Promise.race([work, failed]);
-    } finally {
-      clearTimeout(timer);
-      this.pending.delete(reject);
-      work.catch(() => {}); // the loser of the race must not become an unhandled rejection
-    }
-  }
 
   /** Runs a named page job (harness/page/jobs.ts). */
   async run<T = unknown>(job: string, args: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const encoded = encodeValue(args);
-    const result = await this.guard(
+    const result = await this.calls.call(
       () => this.page.evaluate((name: string, a: unknown) => globalThis.dg4d.run(name, a), job, encoded) as Promise<JobResult>,
       timeoutMs,
       `page job '${job}'`,
@@ -179,7 +151,7 @@ export class BrowserSession implements GpuSession {
 
   /** Evaluates a function in the page with the same failure handling (tests, probes). */
   evaluate<T>(fn: () => T | Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
-    return this.guard(() => this.page.evaluate(fn) as Promise<T>, opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, 'page evaluation');
+    return this.calls.call(() => this.page.evaluate(fn) as Promise<T>, opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, 'page evaluation');
   }
 
   adapterInfo(): Promise<AdapterReport> {
@@ -188,9 +160,7 @@ export class BrowserSession implements GpuSession {
 
   /** Closes the browser (killing it if it does not exit), the server and the profile dir. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.fail(new BrowserError('session closed'));
+    if (!this.calls.close()) return;
     await Promise.race([this.browser.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     if (this.pid > 0) {
       if (isAlive(this.pid)) killGroup(this.pid);

@@ -6,6 +6,7 @@
 // - host files come from disk (assets.ts) instead of the static server;
 // - a timed-out job cannot be stopped (it shares this process): the call fails,
 //   and later calls queue behind it as they do in the page.
+import { CallGuard } from '../browser/call_guard.ts';
 import { adapterAttempts } from '../browser/chrome.ts';
 import {
   BrowserError,
@@ -51,9 +52,7 @@ export function acrossBoundary(v: unknown, inArray = false): unknown {
 
 export class DawnSession implements GpuSession {
   readonly runtime = 'dawn' as const;
-  private failure: Error | null = null;
-  private readonly pending = new Set<(e: Error) => void>();
-  private closed = false;
+  private readonly calls = new CallGuard();
   private host!: GpuHost;
 
   private constructor(
@@ -90,40 +89,18 @@ export class DawnSession implements GpuSession {
   }
 
   private receive(msg: PageMessage) {
-    if (this.closed) return;
-    if (msg.type === 'device-lost') this.fail(new DeviceLostError(`GPU device lost (${msg.reason}): ${msg.message}`), false);
+    if (this.calls.closed) return;
+    if (msg.type === 'device-lost') this.calls.fail(new DeviceLostError(`GPU device lost (${msg.reason}): ${msg.message}`), false);
     this.options.onMessage?.(msg);
   }
 
-  /** As in BrowserSession: sticky failures refuse later calls; a lost device fails only the call in flight. */
-  private fail(err: Error, sticky = true) {
-    if (sticky && !this.failure) this.failure = err;
-    for (const reject of this.pending) reject(err);
-    this.pending.clear();
-  }
 
-  private async guard<T>(start: () => Promise<T>, timeoutMs: number, what: string): Promise<T> {
-    if (this.closed) throw new BrowserError(`session is closed (${what})`);
-    if (this.failure) throw this.failure;
-    const work = start();
-    let reject!: (e: Error) => void;
-    const failed = new Promise<never>((_, r) => (reject = r));
-    this.pending.add(reject);
-    const timer = setTimeout(() => reject(new CallTimeoutError(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      return await Promise.race([work, failed]);
-    } finally {
-      clearTimeout(timer);
-      this.pending.delete(reject);
-      work.catch(() => {});
-    }
-  }
 
   /** Runs a named page-core job in this process. */
   async run<T = unknown>(job: string, args: Record<string, unknown> = {}, opts: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = opts.timeoutMs ?? this.options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     const fn = this.core.JOBS[job];
-    const value = await this.guard(
+    const value = await this.calls.call(
       async () => {
         if (!fn) throw new PageJobError(`page job '${job}' failed: unknown page job '${job}' (known: ${Object.keys(this.core.JOBS).join(', ')})`);
         try {
@@ -145,9 +122,7 @@ export class DawnSession implements GpuSession {
 
   /** Destroys the device; the GPU object itself is released with the process. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.fail(new BrowserError('session closed'));
+    if (!this.calls.close()) return;
     await this.host.destroy().catch(() => {});
   }
 }
