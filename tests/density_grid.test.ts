@@ -51,6 +51,34 @@ test('density grid matches refDensityGrid on random anisotropic Gaussians (n = 3
   t.deepEqual(Buffer.from(again.density.buffer), Buffer.from(r.density.buffer));
 });
 
+test('density grid with the sampling filter matches the reference, and keeps a sheet thinner than the spacing', async (t) => {
+  const params = randomScene(200, 17, { spread: 0.8, logScale: [-5, -1.6], logit: [-1, 4] });
+  const r = await session.run<DensityGridJobResult>('densityGrid', { params, n: 29, filterSigma: 0.03 } as never);
+  compare(t, r.density, refDensityGrid(params, r.grid, { boundaryMargin: 1e-3, filterSigma: 0.03 }));
+  // Filtering widens every Gaussian: the field differs from the unfiltered one.
+  const plain = refDensityGrid(params, r.grid).density;
+  t.true(r.density.some((v, i) => Math.abs(v - plain[i]!) > 1e-3));
+
+  // A sheet of opaque Gaussians 2 mm thick in z, lying halfway between two grid
+  // planes 5 cm apart: unfiltered, no grid point sees it; with a filter of half a
+  // spacing it reaches the iso level (0.5) on the planes either side.
+  const sheet = randomScene(25, 3);
+  for (let i = 0; i < 25; i++) {
+    sheet.means.set([-0.2 + 0.1 * (i % 5), -0.2 + 0.1 * Math.floor(i / 5), 0.025], 3 * i);
+    sheet.log_scales.set([Math.log(0.06), Math.log(0.06), Math.log(0.002)], 3 * i);
+    sheet.quats.set([1, 0, 0, 0], 4 * i);
+    sheet.opacity_logits[i] = 4;
+  }
+  const grid = { n: 11, origin: [-0.25, -0.25, -0.25] as [number, number, number], spacing: 0.05 };
+  const bare = await session.run<DensityGridJobResult>('densityGrid', { params: sheet, grid } as never);
+  const filtered = await session.run<DensityGridJobResult>('densityGrid', { params: sheet, grid, filterSigma: 0.025 } as never);
+  t.true(Math.max(...bare.density) < 1e-6, `unfiltered max ${Math.max(...bare.density)}`);
+  const at = (d: Float32Array, i: number, j: number, k: number) => d[i + 11 * (j + 11 * k)]!;
+  t.true(at(filtered.density, 5, 5, 5) > 0.5 && at(filtered.density, 5, 5, 6) > 0.5, `planes either side: ${at(filtered.density, 5, 5, 5)}, ${at(filtered.density, 5, 5, 6)}`);
+  t.true(at(filtered.density, 5, 5, 8) < 0.01, `far plane ${at(filtered.density, 5, 5, 8)}`);
+  compare(t, filtered.density, refDensityGrid(sheet, grid, { boundaryMargin: 1e-3, filterSigma: 0.025 }));
+});
+
 test('density grid: a grid that cuts through the Gaussians and an explicit placement', async (t) => {
   const params = randomScene(120, 5, { spread: 1, logScale: [-2.5, -1.2], logit: [0, 3] });
   // A grid covering only part of the cloud: Gaussians outside contribute nothing, no out-of-range writes.

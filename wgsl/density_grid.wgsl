@@ -1,7 +1,8 @@
 // Gaussian density on an n³ grid (host: harness/mesh/density_grid.ts, CPU
 // reference refDensityGrid in harness/mesh/density_grid_ref.ts):
 //   density(p) = Σ_g opacity_g · exp(−½ (p − μ_g)ᵀ Σ_g⁻¹ (p − μ_g)),  only where
-//   the Mahalanobis distance² ≤ CUTOFF_SIGMA², opacity ≤ min_opacity dropped.
+//   the Mahalanobis distance² ≤ CUTOFF_SIGMA², opacity ≤ min_opacity dropped;
+//   Σ_g may be widened by filter_var·I (a sampling filter for sub-voxel Gaussians).
 // Gather, not splat, so no float atomics and a deterministic sum:
 //   density_grid_prepare  per Gaussian: Σ⁻¹, opacity, the bins (BIN³ points) its
 //                         3σ box touches, and their count
@@ -25,6 +26,7 @@ struct DensityGridParams {
   count: u32,          // Gaussians
   pairs: u32,          // (bin, Gaussian) pairs: the scan total (set before emit)
   min_opacity: f32,    // dropped at or below
+  filter_var: f32,     // isotropic variance added to every Σ (sampling filter, world units²; 0: none)
 }
 
 @group(0) @binding(0) var<uniform> params: DensityGridParams;
@@ -73,7 +75,8 @@ fn density_grid_prepare(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   let r0 = vec3<f32>(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y));
   let r1 = vec3<f32>(2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x));
   let r2 = vec3<f32>(2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y));
-  let s2 = exp(2.0 * vec3<f32>(log_scales[3u * g], log_scales[3u * g + 1u], log_scales[3u * g + 2u]));
+  // R (diag(s²) + f² I) Rᵀ = Σ + f² I: the filter widens every axis alike.
+  let s2 = exp(2.0 * vec3<f32>(log_scales[3u * g], log_scales[3u * g + 1u], log_scales[3u * g + 2u])) + vec3<f32>(params.filter_var);
   let is2 = 1.0 / s2;
   // Σ⁻¹ = R diag(1/s²) Rᵀ; Σ_aa = Σ_k R_ak² s_k².
   records[3u * g] = vec4<f32>(mu, opacity);

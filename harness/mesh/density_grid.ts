@@ -28,6 +28,13 @@ if (layouts.constant('CUTOFF_SIGMA') !== DENSITY_CUTOFF_SIGMA) throw new Error('
 
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
+export interface DensityGridOptions {
+  minOpacity?: number;
+  /** Sampling filter: every Σ becomes Σ + filterSigma²·I (world units; default 0, see density_grid_ref.ts). */
+  filterSigma?: number;
+  timer?: GpuTimer;
+}
+
 /** The Gaussians' parameter buffers (a GaussianModel's `params`), `count` rows. */
 export interface DensityInput {
   params: Pick<Record<ParamGroup, GPUBuffer>, 'means' | 'log_scales' | 'quats' | 'opacity_logits'>;
@@ -101,7 +108,7 @@ export class DensityGrid {
    * The density of `input` at the points of `grid`. Two submits: the pair count is
    * read back between them. The returned buffer belongs to the caller.
    */
-  async compute(input: DensityInput, grid: GridSpec, options: { minOpacity?: number; timer?: GpuTimer } = {}): Promise<DensityGridResult> {
+  async compute(input: DensityInput, grid: GridSpec, options: DensityGridOptions = {}): Promise<DensityGridResult> {
     const { device } = this.gpu;
     const { n } = grid;
     if (!Number.isInteger(n) || n < 2 || n > 2 ** BOX_BITS * DENSITY_BIN) throw new Error(`density grid: resolution ${n} is not an integer in [2, ${2 ** BOX_BITS * DENSITY_BIN}]`);
@@ -116,7 +123,7 @@ export class DensityGrid {
     const perGaussian = splitGrid(Math.ceil(count / WORKGROUP_SIZE), maxPerDim);
     const uniform = device.createBuffer({ label: 'density-params', size: paramsLayout.size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const writeParams = (pairs: number) =>
-      device.queue.writeBuffer(uniform, 0, packStruct(paramsLayout, { origin: grid.origin, spacing: grid.spacing, n, bins, count, pairs, min_opacity: options.minOpacity ?? DENSITY_MIN_OPACITY }));
+      device.queue.writeBuffer(uniform, 0, packStruct(paramsLayout, { origin: grid.origin, spacing: grid.spacing, n, bins, count, pairs, min_opacity: options.minOpacity ?? DENSITY_MIN_OPACITY, filter_var: (options.filterSigma ?? 0) ** 2 }));
     try {
       if (count === 0) {
         const enc = device.createCommandEncoder({ label: 'density-empty' });
@@ -203,7 +210,7 @@ export class DensityGrid {
 }
 
 /** One-off: the density grid of `input` (see DensityGrid.compute). */
-export async function dispatchDensityGrid(gpu: Gpu, cache: PipelineCache, input: DensityInput, grid: GridSpec, options: { minOpacity?: number; timer?: GpuTimer } = {}): Promise<DensityGridResult> {
+export async function dispatchDensityGrid(gpu: Gpu, cache: PipelineCache, input: DensityInput, grid: GridSpec, options: DensityGridOptions = {}): Promise<DensityGridResult> {
   const dg = await DensityGrid.create(gpu, cache);
   try {
     return await dg.compute(input, grid, options);

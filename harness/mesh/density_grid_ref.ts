@@ -10,6 +10,13 @@
 // coordinates and place a cube grid over the bounds instead, so the mesh comes out
 // in world space. Grid layout: value (i, j, k) at origin + spacing·(i, j, k),
 // stored at i + n·(j + n·k) (x fastest).
+//
+// Sampling filter (not in DreamGaussian): a Gaussian much thinner than the grid
+// spacing (windmill's 6 mm blades against a ~4 cm spacing at grid 40) falls
+// between grid points and vanishes from the surface. Widening every Σ by
+// filterSigma²·I (filterSigma about half a spacing) makes every Gaussian at least
+// that wide, so thin parts come out about a voxel thick instead of not at all;
+// the opacity is kept (not renormalised), so a thin sheet still reaches the iso level.
 // Float64 CPU reference (`refDensityGrid`), plus the grid placement both sides use.
 import type { GaussianParams } from '../splat/model.ts';
 
@@ -66,8 +73,11 @@ export function densityGridSpec(p: GaussianParams, n: number, o: GridPlacement =
   return { n, origin: [centre[0]! - half, centre[1]! - half, centre[2]! - half], spacing };
 }
 
-/** Σ⁻¹ (xx, xy, xz, yy, yz, zz) and the 3σ half-extents √Σ_aa·3 of one Gaussian, in float64. */
-export function gaussianShape(p: GaussianParams, i: number): { inv: number[]; extent: number[] } {
+/**
+ * Σ⁻¹ (xx, xy, xz, yy, yz, zz) and the 3σ half-extents √Σ_aa·3 of one Gaussian, in
+ * float64, with Σ widened to Σ + filterVar·I.
+ */
+export function gaussianShape(p: GaussianParams, i: number, filterVar = 0): { inv: number[]; extent: number[] } {
   let [w, x, y, z] = [0, 1, 2, 3].map((k) => p.quats[4 * i + k]!) as [number, number, number, number];
   const qn = Math.hypot(w, x, y, z);
   if (qn > 0) [w, x, y, z] = [w / qn, x / qn, y / qn, z / qn];
@@ -77,7 +87,7 @@ export function gaussianShape(p: GaussianParams, i: number): { inv: number[]; ex
     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
   ];
-  const s2 = [0, 1, 2].map((k) => Math.exp(2 * p.log_scales[3 * i + k]!));
+  const s2 = [0, 1, 2].map((k) => Math.exp(2 * p.log_scales[3 * i + k]!) + filterVar);
   const inv = (a: number, b: number) => R[a]![0]! * R[b]![0]! / s2[0]! + R[a]![1]! * R[b]![1]! / s2[1]! + R[a]![2]! * R[b]![2]! / s2[2]!;
   const cov = (a: number) => R[a]![0]! ** 2 * s2[0]! + R[a]![1]! ** 2 * s2[1]! + R[a]![2]! ** 2 * s2[2]!;
   return { inv: [inv(0, 0), inv(0, 1), inv(0, 2), inv(1, 1), inv(1, 2), inv(2, 2)], extent: [0, 1, 2].map((a) => DENSITY_CUTOFF_SIGMA * Math.sqrt(cov(a))) };
@@ -91,6 +101,8 @@ export function mahalanobis2(inv: number[], d: [number, number, number]): number
 
 export interface RefDensityOptions {
   minOpacity?: number;
+  /** Standard deviation of the sampling filter (world units): every Σ becomes Σ + filterSigma²·I. Default 0. */
+  filterSigma?: number;
   /** Also return, per point, the largest contribution whose support test was within `margin` of the cutoff (f32 may decide it the other way). */
   boundaryMargin?: number;
 }
@@ -108,7 +120,7 @@ export function refDensityGrid(p: GaussianParams, grid: GridSpec, o: RefDensityO
   const margin = o.boundaryMargin ?? 0;
   for (const g of keptGaussians(p, o.minOpacity ?? DENSITY_MIN_OPACITY)) {
     const opacity = sigmoid(p.opacity_logits[g]!);
-    const { inv, extent } = gaussianShape(p, g);
+    const { inv, extent } = gaussianShape(p, g, (o.filterSigma ?? 0) ** 2);
     const mu = [0, 1, 2].map((a) => p.means[3 * g + a]!);
     // Grid points inside the 3σ box (the ellipsoid lies within it).
     const lo = [0, 1, 2].map((a) => Math.max(0, Math.ceil((mu[a]! - extent[a]! - origin[a]!) / spacing) - 1));

@@ -10,6 +10,12 @@ export interface MeshStageConfig {
   /** Iso level of the density for frames of a dynamic scene (DG4D: 0.5) and for static Gaussians (DG4D: 1). */
   iso: number;
   staticIso: number;
+  /**
+   * Sampling filter of the density grid, in grid spacings: every Gaussian's Σ is
+   * widened by (filterSpacings·spacing)²·I so sub-voxel parts still reach the
+   * iso level (density_grid_ref.ts). 0: DreamGaussian's unfiltered density.
+   */
+  filterSpacings: number;
   /** Cleanup: drop components below this fraction of the area. */
   minComponentAreaFraction: number;
   /** Decimation target (DG4D: 100k faces). */
@@ -35,7 +41,7 @@ export interface MeshStageConfig {
  * the cosine test and the 32-texel dilation. tiny exports every 4th frame.
  */
 export function meshStageConfig(preset: PresetName): MeshStageConfig {
-  const common = { iso: 0.5, staticIso: 1, minComponentAreaFraction: 0.01, padding: 2, bakeViews: DG4D_BAKE_VIEWS, dilate: 32, minCos: 0.5, depthTolPx: 2 };
+  const common = { iso: 0.5, staticIso: 1, filterSpacings: 0, minComponentAreaFraction: 0.01, padding: 2, bakeViews: DG4D_BAKE_VIEWS, dilate: 32, minCos: 0.5, depthTolPx: 2 };
   switch (preset) {
     case 'paper':
       return { ...common, grid: 128, targetFaces: 100_000, textureSize: 1024, bakeSize: 512, refine: { iterations: 50, lr: 0.2, dataWeight: 1, temporalWeight: 0.1 }, frameStride: 1 };

@@ -67,7 +67,7 @@ export async function meshFrame(
     // mesh
     const t0 = now();
     const grid = densityGridSpec(params, config.grid);
-    const d = await dg.compute(model, grid, { timer: meshTimer });
+    const d = await dg.compute(model, grid, { timer: meshTimer, filterSigma: config.filterSpacings * grid.spacing });
     const values = await readF32(device, d.density, grid.n ** 3);
     d.density.destroy();
     const t1 = now();

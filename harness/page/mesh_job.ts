@@ -22,6 +22,8 @@ export interface DensityGridJobArgs {
   grid?: GridSpec;
   n?: number;
   minOpacity?: number;
+  /** Sampling filter σ in world units (density_grid_ref.ts); default 0. */
+  filterSigma?: number;
 }
 
 export interface DensityGridJobResult {
@@ -36,7 +38,7 @@ export const densityGridJob: Job = async (ctx, raw) => {
   const model = GaussianModel.create(ctx.gpu.device, args.params);
   const dg = await DensityGrid.create(ctx.gpu, ctx.cache);
   try {
-    const r = await dg.compute(model, grid, { minOpacity: args.minOpacity });
+    const r = await dg.compute(model, grid, { minOpacity: args.minOpacity, filterSigma: args.filterSigma });
     const density = await readF32(ctx.gpu.device, r.density, grid.n ** 3);
     r.density.destroy();
     return { density, grid, pairs: r.pairs } satisfies DensityGridJobResult;
