@@ -71,18 +71,18 @@ interface Schedule {
  * Gaussians) for 400 iterations: on walker 200 iterations gave 25.4 dB, 400
  * gave 29.2 dB. `small` is the CPU bench: 128^2 costs ~3.6x per sample (dg4d:
  * 0.81 s per 4-sample iteration against 0.225 s), so the whole suite fits in 15
- * minutes on 2 cores only with 1 frame + 1 view for ~120 iterations; it times
+ * minutes on 2 cores only with 1 frame + 1 view for ~100 iterations; it times
  * the same work at a larger size rather than reaching tiny's quality.
  */
 const DG4D_SCHEDULE: Record<PresetName, Schedule> = {
   paper: { iterations: 500, renderSize: 512, frames: 0, views: 4 },
-  small: { iterations: 120, renderSize: 128, frames: 1, views: 1 },
+  small: { iterations: 100, renderSize: 128, frames: 1, views: 1 },
   tiny: { iterations: 400, renderSize: 64, frames: 2, views: 2 },
 };
 /** "Ours-Fast": half of DG4D's frames and a quarter of its views; the CPU presets halve the samples (small: two thirds of the iterations). */
 const DG4D_FAST_SCHEDULE: Record<PresetName, Schedule> = {
   paper: { iterations: 500, renderSize: 512, frames: 16, views: 1 },
-  small: { iterations: 80, renderSize: 128, frames: 1, views: 1 },
+  small: { iterations: 70, renderSize: 128, frames: 1, views: 1 },
   tiny: { iterations: 300, renderSize: 64, frames: 1, views: 1 },
 };
 /**

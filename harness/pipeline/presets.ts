@@ -162,7 +162,7 @@ const cpuLr = (iterations: number): Record<ParamGroup, LrSchedule> => ({
  * forward and backward, on 2 cores), 100 iterations (the whole `npm run bench`
  * suite has to fit in 15 minutes on 2 cores; 150 gave 33.2 dB held-out on the
  * synthetic object), 2k initial points growing to at most 5k, learning rates as
- * cpuLr. Densify three times, at 30, 60 and 90
+ * cpuLr. Densify three times, at 20, 40 and 60
  * (the paper densifies at each fifth of its run); scene extent 1 (our object's
  * scale) instead of DreamGaussian's constant 4, so large Gaussians split instead of cloning, and
  * the threshold 2e-6 (DG4D's 5e-6 in our units, lowered so that the short run
@@ -171,13 +171,13 @@ const cpuLr = (iterations: number): Record<ParamGroup, LrSchedule> => ({
 const small: StaticStageConfig = {
   ...paper,
   preset: 'small',
-  iterations: 100,
+  iterations: 80,
   init: { points: 2000, radius: 0.6, opacity: 0.1 },
   capacity: 5000,
   renderSizes: [{ from: 0, size: 128 }],
   priorViews: 2,
-  lr: cpuLr(100),
-  densify: { ...paper.densify!, interval: 30, from: 30, until: 90, gradThreshold: 2e-6, sceneExtent: 1, minOpacity: 0.005 },
+  lr: cpuLr(80),
+  densify: { ...paper.densify!, interval: 20, from: 20, until: 60, gradThreshold: 2e-6, sceneExtent: 1, minOpacity: 0.005 },
   opacityResetInterval: 0,
 };
 

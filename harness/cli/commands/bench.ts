@@ -34,15 +34,15 @@ The suite per preset:
          (CI smoke run)
   small  (default on a software adapter; under 15 minutes on 2 CPU cores)
          video-to-4d on every built-in scene with dg4d and static, plus
-         dg4d-fast and deformable-3dgs on walker; image-to-4d on walker (dg4d;
-         its static fit is video-to-4d's: the same image and views); dnerf on
-         balls (deformable-3dgs); 128^2 renders, short schedules (methods.ts)
+         dg4d-fast on walker; image-to-4d on walker (dg4d; its static fit is
+         video-to-4d's: the same image and views); dnerf on balls
+         (deformable-3dgs); 128^2 renders, short schedules (methods.ts)
   paper  (default on a GPU) every method on every scene and task
 
   --scenes LIST              comma-separated subset of the built-in scenes
   --no-mesh                  skip the mesh, uv, bake and refine stages (by default
                              tiny meshes dg4d-fast, small dg4d on every video-to-4d
-                             scene (every 4th frame), paper dg4d and dg4d-fast:
+                             scene (every 8th frame), paper dg4d and dg4d-fast:
                              scenes/<run>/mesh/<method>/frame_NNN.obj/.mtl/.png,
                              animated.glb, geometry.csv)
   --prior oracle|reference   what supervises views other than the reference view
