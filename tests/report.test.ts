@@ -35,6 +35,21 @@ function boxObj(frame: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** `text` (CSV) with `delta` added to every numeric cell of column `col`. */
+function shiftColumn(text: string, col: string, delta: number): string {
+  const lines = text.split('\n');
+  const k = lines[0]!.split(',').indexOf(col);
+  if (k < 0) return text;
+  return lines
+    .map((line, i) => {
+      if (i === 0 || !line) return line;
+      const cells = line.split(',');
+      if (cells[k] !== '' && Number.isFinite(Number(cells[k]))) cells[k] = String(Number(cells[k]) + delta);
+      return cells.join(',');
+    })
+    .join('\n');
+}
+
 let copy = 0;
 /** A private copy of the shared tiny run (the other test file reads the original). */
 async function tinyCopy(): Promise<string> {
@@ -176,14 +191,15 @@ test('suite and ablation layouts: scene runs are concatenated, ablation variants
   const record = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
   writeFileSync(join(suite, 'run.json'), JSON.stringify({ ...record, command: 'bench', kind: undefined }));
   // Two scene runs without run.json of their own (the suite's is shared), one ablation run.
+  // Jelly's PSNR is walker's + 3 dB in both metrics.csv and set_metrics.csv, so per-scene cells must differ.
   for (const [name, rename] of [
     ['walker-video-to-4d', (s: string) => s],
-    ['jelly-video-to-4d', (s: string) => s.replaceAll('walker,', 'jelly,')],
+    ['jelly-video-to-4d', (s: string) => shiftColumn(s.replaceAll('walker,', 'jelly,'), 'psnr', 3)],
     ['walker-ablate', (s: string) => s.replaceAll(',dg4d-fast,', ',hexplane-8,').replaceAll(',static,', ',hexplane-16,')],
   ] as [string, (s: string) => string][]) {
     const d = join(suite, 'scenes', name);
     mkdirSync(join(d, 'renders'), { recursive: true });
-    for (const f of ['stages.csv', 'kernels.csv', 'metrics.csv', 'loss.csv']) writeFileSync(join(d, f), rename(readFileSync(join(run, f), 'utf8')));
+    for (const f of ['stages.csv', 'kernels.csv', 'metrics.csv', 'set_metrics.csv', 'loss.csv']) writeFileSync(join(d, f), rename(readFileSync(join(run, f), 'utf8')));
     cpSync(join(run, 'renders'), join(d, 'renders'), { recursive: true });
   }
   const data = await loadRunData(suite);
@@ -195,6 +211,12 @@ test('suite and ablation layouts: scene runs are concatenated, ablation variants
   const fast = v.csvRows.find((r) => r.source === MEASURED && r.method === 'dg4d-fast')!;
   t.is(fast.scenes, 2);
   t.deepEqual(v.csvRows.filter((r) => r.source === MEASURED).map((r) => r.method), ['dg4d-fast', 'static']); // no ablation variant here
+  // Per scene: each scene's own mean (this once showed the mean over all scenes on every row).
+  const per = tables.find((x) => x.name === 'video_to_4d_per_scene')!.csvRows.filter((r) => r.source === MEASURED);
+  for (const method of ['dg4d-fast', 'static']) {
+    const at = (scene: string) => Number(per.find((r) => r.scene === scene && r.method === method)!.psnr);
+    t.true(Math.abs(at('jelly') - at('walker') - 3) < 1e-3, `${method}: jelly ${at('jelly')}, walker ${at('walker')}`);
+  }
   const abl = tables.find((x) => x.name === 'ablations')!;
   t.deepEqual(abl.csvRows.map((r) => [r.ablation, r.setting, r.variant]), [
     ['hexplane', '[8,8,8], scales 1', 'hexplane-8'],

@@ -119,12 +119,14 @@ function caption(ctx: MeasuredContext, reported: string | null): string {
  * per-view cells of metrics.csv, or else the scene's row of set_metrics.csv
  * (whole-set metrics such as FVD and CLIP-I live only there). Text such as
  * "n/a (no model)" when no cell is numeric; "n/a" when neither file has the column.
+ * `where.scene` limits the whole-set rows to that scene (per-scene tables).
  */
-export function sceneMean(data: RunData, rows: Row[], col: string, where: { task: string; method: string; set?: string }): Cell {
+export function sceneMean(data: RunData, rows: Row[], col: string, where: { task: string; method: string; set?: string; scene?: string }): Cell {
   const inViews = data.metrics.columns.includes(col);
   const inSets = data.setMetrics.columns.includes(col);
   if (!inViews && !inSets) return 'n/a';
-  const setRows = data.setMetrics.rows.filter((r) => r.task === where.task && r.method === where.method && (where.set === undefined || r.set === where.set));
+  // A per-scene cell must not fall back on other scenes' whole-set rows.
+  const setRows = data.setMetrics.rows.filter((r) => r.task === where.task && r.method === where.method && (where.set === undefined || r.set === where.set) && (where.scene === undefined || r.scene === where.scene));
   const scenes = [...new Set([...rows.map((r) => r.scene ?? ''), ...setRows.map((r) => r.scene ?? '')])];
   const texts: string[] = [];
   const perScene = scenes.map((scene) => {
@@ -228,7 +230,7 @@ function videoTo4dPerSceneTable(data: RunData, ref: ReferenceTables, ctx: Measur
   for (const scene of scenes) {
     for (const method of methodsOf(data, 'video-to-4d')) {
       const g = of.filter((r) => r.scene === scene && r.method === method);
-      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['lpips', 'clip', 'psnr', 'ssim'].map((c) => [c, sceneMean(data, g, c, { task: 'video-to-4d', method, set: 'eval' })])) });
+      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['lpips', 'clip', 'psnr', 'ssim'].map((c) => [c, sceneMean(data, g, c, { task: 'video-to-4d', method, set: 'eval', scene })])) });
     }
   }
   const per = ref.video_to_4d_per_object;
@@ -266,7 +268,7 @@ function dnerfTable(data: RunData, ref: ReferenceTables, ctx: MeasuredContext): 
   for (const scene of scenes) {
     for (const method of methods) {
       const g = of.filter((r) => r.scene === scene && r.method === method);
-      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(data, g, c, { task: 'dnerf', method, set: 'test' })])) });
+      if (g.length) rows.push({ source: MEASURED, scene, method, ...Object.fromEntries(['psnr', 'ssim', 'lpips'].map((c) => [c, sceneMean(data, g, c, { task: 'dnerf', method, set: 'test', scene })])) });
     }
   }
   if (scenes.length > 1) {
